@@ -1,0 +1,30 @@
+/**
+ * Declare active classes: `@Group`, `@MemberOf`, `@Compatible`, `@Priority`, `@ThreadConfig`,
+ * and `compilePolicy`, which turns the declarations into the scheduler's `Policy`.
+ * See docs/decorators.md.
+ */
+// First: the Symbol.metadata polyfill must be installed before any decorated class is evaluated.
+import './metadata.js';
+
+export type { Condition, RequestView } from '../scheduler/policy.js';
+export { compilePolicy, RESERVATION_MARGIN } from './compile.js';
+export { type AbstractClass, GROUP_DEFAULTS, THREAD_CONFIG_DEFAULTS } from './declarations.js';
+export {
+  Compatible,
+  Group,
+  type GroupOptions,
+  MemberOf,
+  type MultiactiveClassDecorator,
+  type MultiactiveMethodDecorator,
+  Priority,
+  ThreadConfig,
+  type ThreadConfigOptions,
+} from './decorators.js';
+export { type DecoratorName, DefinitionError, MultiactiveError } from './errors.js';
+export {
+  type CompatibleMetadata,
+  type GroupMetadata,
+  type PriorityMetadata,
+  REFLECT_METADATA_KEYS,
+  type ThreadConfigMetadata,
+} from './reflect-keys.js';

@@ -1,0 +1,19 @@
+export { Fifo } from './fifo.js';
+export { OrderList, type OrderNode } from './order-list.js';
+export {
+  type Condition,
+  type ConditionalRule,
+  classicPolicy,
+  groupsCompatible,
+  type Policy,
+  type RequestView,
+} from './policy.js';
+export {
+  type GroupStats,
+  RequestState,
+  requestStateNames,
+  SchedRequest,
+  Scheduler,
+  type SchedulerHost,
+  type SchedulerStats,
+} from './scheduler.js';

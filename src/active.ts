@@ -1,0 +1,687 @@
+/**
+ * The runtime of active objects on the current thread: `newActive`, the request life, the
+ * per-object drain, wait-by-necessity, termination.
+ *
+ * A call on an active reference (a stub) does, synchronously: copy the arguments, create a
+ * request and its future, submit it to the object's scheduler, return the future. The
+ * scheduler decides when the request starts; the object's drain (one microtask per object,
+ * scheduled once, at most DRAIN_BUDGET starts per turn) calls `start`, which runs the method
+ * on the object. The request holds its slot until the returned value or promise settles;
+ * then the result is copied, the future resolved, and the scheduler told.
+ *
+ * A method that returns a future (e.g. a self-call) finishes at once and its caller's future
+ * adopts that future: returning a future is not waiting on it (ProActive's automatic
+ * continuation), so it holds no slot.
+ *
+ * Ownership: only `ActiveObject` touches its scheduler; requests are linked into their
+ * object's in-flight list (intrusive, no allocation) so that immediate termination can find
+ * them.
+ */
+import { compilePolicy } from '../decorators/compile.js';
+import {
+  type Policy,
+  RequestState,
+  SchedRequest,
+  Scheduler,
+  type SchedulerHost,
+} from '../scheduler/index.js';
+import { currentWaiter, enableAsyncContext, runAs, type Waiter } from './context.js';
+import { copyArguments, copyResult } from './copy.js';
+import { ArgumentError, ConstructionError, describe, TerminatedError } from './errors.js';
+import { emit, type MultiactiveEvent, now, observed, type RequestRef } from './events.js';
+import { FutureCore, futureCore } from './future.js';
+import { ACTIVE_OBJECT, FUTURE_CORE } from './symbols.js';
+import type { Active } from './types.js';
+
+/**
+ * Starts per drain turn before yielding to the event loop (setImmediate), so one flooded
+ * object cannot starve I/O. 1024 keeps the per-turn overhead (one microtask) below 1% of
+ * the turn at ~100 ns per request while bounding a turn to ~0.1-1 ms.
+ */
+const DRAIN_BUDGET = 1024;
+
+let nextObjectId = 1;
+let nextRequestId = 1;
+/** Bumped by `shutdown()`: objects of an older epoch refuse calls. */
+let epoch = 0;
+
+const LIVE = 0;
+const TERMINATING = 1;
+const TERMINATED = 2;
+
+export class Request extends SchedRequest implements Waiter, RequestRef {
+  readonly requestId: number;
+  readonly obj: ActiveObject;
+  readonly core: FutureCore;
+  readonly callerRequestId: number | undefined;
+  /** Arguments that are futures not yet resolved. */
+  pendingArgs = 0;
+  /** Gated subscriptions not yet delivered (WBN). */
+  waits = 0;
+  /** Flat pairs (settle, value) waiting for the request to get its slot back. */
+  deliveries: unknown[] | null = null;
+  /** Abandoned by immediate termination: whatever it does later is ignored. */
+  abandoned = false;
+  // In-flight list of the object (intrusive).
+  fPrev: Request | null = null;
+  fNext: Request | null = null;
+
+  constructor(
+    obj: ActiveObject,
+    groupId: number,
+    method: string,
+    args: unknown[],
+    callerRequestId: number | undefined,
+  ) {
+    super(groupId, obj.policy.groupNames[groupId], method, args);
+    this.requestId = nextRequestId++;
+    this.obj = obj;
+    this.callerRequestId = callerRequestId;
+    this.core = new FutureCore(obj.name, method);
+  }
+
+  get objectId(): number {
+    return this.obj.id;
+  }
+
+  get className(): string {
+    return this.obj.className;
+  }
+
+  // Waiter ---------------------------------------------------------------
+
+  gates(): boolean {
+    const s = this.state;
+    return (
+      this.obj.tracksWaits &&
+      (s === RequestState.Active || s === RequestState.Waiting || s === RequestState.Woken)
+    );
+  }
+
+  waitStarted(): void {
+    if (this.waits++ === 0 && this.state === RequestState.Active) this.obj.enterWait(this);
+  }
+
+  deliver(settle: (value: unknown) => void, value: unknown): void {
+    if (this.state === RequestState.Active || this.state === RequestState.Done || this.abandoned) {
+      // It holds a slot (or no longer needs one): hand the value over now.
+      this.waits--;
+      settle(value);
+      return;
+    }
+    (this.deliveries ??= []).push(settle, value);
+    if (this.state === RequestState.Waiting) this.obj.scheduler.wake(this);
+  }
+
+  /** Hand over every value that arrived while waiting. */
+  flushDeliveries(): void {
+    const list = this.deliveries;
+    if (list === null) return;
+    this.deliveries = null;
+    this.waits -= list.length / 2;
+    for (let i = 0; i < list.length; i += 2) (list[i] as (value: unknown) => void)(list[i + 1]);
+  }
+}
+
+/** The engine behind one active object. Users see it only through its stub. */
+export class ActiveObject implements SchedulerHost<Request> {
+  readonly id: number;
+  readonly className: string;
+  /** `Counter#3`. */
+  readonly name: string;
+  readonly policy: Policy;
+  readonly scheduler: Scheduler<Request>;
+  readonly stub: object;
+  readonly copies: boolean;
+  /** True while WBN is accounted: a finite soft limit. */
+  tracksWaits = false;
+  private target: object | undefined;
+  private failure: Error | undefined;
+  private status = LIVE;
+  private readonly epoch = epoch;
+  private inFlight = 0;
+  private firstInFlight: Request | null = null;
+  private heldRequests: Set<Request> | undefined;
+  private drainScheduled = false;
+  private readonly drainNow = (): void => this.drain();
+  private terminationWaiters: (() => void)[] = [];
+  private warnedConditions = false;
+
+  constructor(ctor: new (...args: never[]) => object, args: unknown[], options: NewActiveOptions) {
+    this.id = nextObjectId++;
+    this.className = ctor.name || 'anonymous';
+    this.name = `${this.className}#${this.id}`;
+    this.policy = compilePolicy(ctor);
+    this.copies = options.copy !== false;
+    this.stub = new (stubClass(ctor, this.policy))(this);
+    if (this.copies) copyArguments(args, `new ${this.className}()`);
+    try {
+      this.target = new ctor(...(args as never[]));
+      selfRefs.set(this.target, this.stub);
+    } catch (error) {
+      this.failure = new ConstructionError(
+        `The constructor of ${this.name} threw: ${error instanceof Error ? error.message : String(error)}. ` +
+          'Every call on this object is refused.',
+        { cause: error },
+      );
+    }
+    // Conditions receive the instance as their third argument.
+    this.scheduler = new Scheduler<Request>(this.policy, this, this.target);
+    this.updateWaitTracking();
+    if (observed) {
+      emit({
+        type: 'object.created',
+        time: now(),
+        objectId: this.id,
+        className: this.className,
+        node: 'main',
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- calls
+
+  call(method: string, groupId: number, args: unknown[]): object {
+    const request = new Request(this, groupId, method, args, observed ? callerId() : undefined);
+    const core = request.core;
+    const refusal = this.refusal();
+    if (refusal !== undefined) {
+      core.reject(refusal);
+      return core.proxy;
+    }
+    if (this.copies) {
+      try {
+        copyArguments(args, `${this.className}.${method}`);
+      } catch (error) {
+        core.reject(error);
+        return core.proxy;
+      }
+    }
+    // Futures given as top-level arguments are resolved before the request starts.
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i];
+      if (arg === null || (typeof arg !== 'object' && typeof arg !== 'function')) continue;
+      const argCore = futureCore(arg);
+      if (argCore === undefined) continue;
+      if (argCore.state === 1) args[i] = this.copyArgValue(argCore.value, i, method);
+      else if (argCore.state === 2) {
+        core.reject(argCore.value);
+        return core.proxy;
+      } else this.awaitArgument(request, argCore, i);
+    }
+    if (request.pendingArgs > 0) {
+      request.held = true;
+      (this.heldRequests ??= new Set()).add(request);
+    }
+    this.link(request);
+    if (observed) this.event('request.sent', request);
+    this.scheduler.submit(request);
+    return core.proxy;
+  }
+
+  private copyArgValue(value: unknown, index: number, method: string): unknown {
+    return this.copies
+      ? copyResult(value, `argument ${index} (a future) of ${this.className}.${method}`)
+      : value;
+  }
+
+  private awaitArgument(request: Request, argCore: FutureCore, index: number): void {
+    request.pendingArgs++;
+    argCore.subscribe(
+      (value) => {
+        if (request.core.settled) return;
+        try {
+          request.args[index] = this.copyArgValue(value, index, request.method);
+        } catch (error) {
+          this.failUnstarted(request, error);
+          return;
+        }
+        if (--request.pendingArgs === 0) {
+          this.heldRequests?.delete(request);
+          this.scheduler.release(request);
+        }
+      },
+      (error) => this.failUnstarted(request, error),
+    );
+  }
+
+  /** A request that has not started fails (its future argument rejected, or termination). */
+  private failUnstarted(request: Request, error: unknown): void {
+    if (request.core.settled) return;
+    this.heldRequests?.delete(request);
+    if (!this.scheduler.cancel(request)) return; // already started: it will settle itself
+    request.core.reject(error);
+    if (observed) this.event('request.cancelled', request, error);
+    this.unlink(request);
+  }
+
+  private refusal(): Error | undefined {
+    if (this.failure !== undefined) return this.failure;
+    if (this.status !== LIVE || this.epoch !== epoch) {
+      return new TerminatedError(`${this.name} was terminated; calls to it are refused.`);
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- SchedulerHost
+
+  start(request: Request): void {
+    if (observed) this.event('request.started', request);
+    let result: unknown;
+    try {
+      result = runAs(request, invoke, request);
+    } catch (error) {
+      this.complete(request, false, error);
+      return;
+    }
+    if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
+      this.complete(request, true, result);
+      return;
+    }
+    if ((result as Record<symbol, unknown>)[FUTURE_CORE] !== undefined) {
+      // Returning a future is not waiting on it: finish now, the caller's future adopts it.
+      request.core.resolve(result);
+      this.finishRequest(request, true, undefined);
+      return;
+    }
+    if (result instanceof Promise || typeof (result as { then?: unknown }).then === 'function') {
+      (result as PromiseLike<unknown>).then(
+        (value) => this.complete(request, true, value),
+        (error) => this.complete(request, false, error),
+      );
+      return;
+    }
+    this.complete(request, true, result);
+  }
+
+  resume(request: Request): void {
+    if (observed) this.event('request.resumed', request);
+    request.flushDeliveries();
+    // Still awaiting another future (e.g. Promise.all): back to waiting.
+    if (request.waits > 0 && request.state === RequestState.Active) this.enterWait(request);
+  }
+
+  requestDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    queueMicrotask(this.drainNow);
+  }
+
+  conditionFailed(error: unknown, admitted: Request, other: Request): void {
+    if (observed) {
+      emit({
+        type: 'condition.failed',
+        time: now(),
+        objectId: this.id,
+        className: this.className,
+        error,
+        admitted,
+        other,
+      });
+    } else if (!this.warnedConditions) {
+      this.warnedConditions = true;
+      process.emitWarning(
+        `multiactive: a compatibility condition of ${this.className} threw while comparing ` +
+          `${admitted.method} with ${other.method} (treated as incompatible): ${String(error)}. ` +
+          'Subscribe with onEvent() to see every occurrence.',
+        { code: 'MULTIACTIVE_CONDITION' },
+      );
+    }
+  }
+
+  admitted(request: Request): void {
+    if (observed) {
+      emit({
+        type: 'request.admitted',
+        time: now(),
+        request: refOf(request),
+        held: request.state === RequestState.Held,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- request end
+
+  enterWait(request: Request): void {
+    this.scheduler.enterWait(request);
+    if (observed) this.event('request.waiting', request);
+  }
+
+  private complete(request: Request, ok: boolean, value: unknown): void {
+    if (request.abandoned) return;
+    if (ok && this.copies) {
+      try {
+        value = copyResult(value, `${this.className}.${request.method}`);
+      } catch (error) {
+        ok = false;
+        value = error;
+      }
+    }
+    if (ok) request.core.resolve(value);
+    else request.core.reject(value);
+    this.finishRequest(request, ok, ok ? undefined : value);
+  }
+
+  private finishRequest(request: Request, ok: boolean, error: unknown): void {
+    this.scheduler.finish(request);
+    request.flushDeliveries();
+    if (observed) {
+      emit({ type: 'request.finished', time: now(), request: refOf(request), ok, error });
+    }
+    this.unlink(request);
+  }
+
+  private drain(): void {
+    this.drainScheduled = false;
+    const started = this.scheduler.drain(DRAIN_BUDGET);
+    if (started === DRAIN_BUDGET && this.scheduler.hasRunnable && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(this.drainNow);
+    }
+  }
+
+  // ---------------------------------------------------------------- in-flight bookkeeping
+
+  private link(request: Request): void {
+    request.fNext = this.firstInFlight;
+    if (this.firstInFlight !== null) this.firstInFlight.fPrev = request;
+    this.firstInFlight = request;
+    if (this.inFlight++ === 0) busyObjects.add(this);
+  }
+
+  private unlink(request: Request): void {
+    if (request.fPrev !== null) request.fPrev.fNext = request.fNext;
+    else if (this.firstInFlight === request) this.firstInFlight = request.fNext;
+    else return; // not linked
+    if (request.fNext !== null) request.fNext.fPrev = request.fPrev;
+    request.fPrev = request.fNext = null;
+    if (--this.inFlight === 0) {
+      busyObjects.delete(this);
+      if (this.status === TERMINATING) this.markTerminated();
+    }
+  }
+
+  // ---------------------------------------------------------------- control
+
+  setLimit(limit: number): void {
+    this.scheduler.setLimit(limit);
+    this.updateWaitTracking();
+    this.limitsChanged();
+  }
+
+  setHardLimit(hard: boolean): void {
+    this.scheduler.setHardLimit(hard);
+    this.updateWaitTracking();
+    this.limitsChanged();
+  }
+
+  private limitsChanged(): void {
+    if (observed) {
+      emit({
+        type: 'object.limits',
+        time: now(),
+        objectId: this.id,
+        limit: this.scheduler.limit,
+        hardLimit: this.scheduler.hardLimit,
+      });
+    }
+  }
+
+  /** WBN needs accounting only under a finite soft limit; then async context is needed. */
+  private updateWaitTracking(): void {
+    this.tracksWaits = !this.scheduler.hardLimit && Number.isFinite(this.scheduler.limit);
+    if (this.tracksWaits) enableAsyncContext();
+  }
+
+  get isTerminated(): boolean {
+    return this.status === TERMINATED || this.epoch !== epoch;
+  }
+
+  get busy(): boolean {
+    return this.inFlight > 0;
+  }
+
+  /**
+   * Graceful: refuse new calls, serve what is queued, resolve when nothing is in flight.
+   * Immediate: also reject what has not started and abandon what is in service (its
+   * future rejects now; its code cannot be stopped on this thread, but whatever it does
+   * later is ignored and its calls are refused).
+   */
+  terminate(immediate: boolean): Promise<void> {
+    if (this.status === TERMINATED) return Promise.resolve();
+    this.status = TERMINATING;
+    if (immediate) {
+      const error = new TerminatedError(`${this.name} was terminated immediately; this request was dropped.`);
+      for (let r = this.firstInFlight; r !== null; ) {
+        const next = r.fNext;
+        if (!this.scheduler.cancel(r)) {
+          r.abandoned = true;
+          this.scheduler.finish(r);
+        } else if (observed) this.event('request.cancelled', r, error);
+        r.core.reject(error);
+        this.unlink(r);
+        r = next;
+      }
+      this.heldRequests?.clear();
+    }
+    if (this.inFlight === 0) {
+      this.markTerminated();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.terminationWaiters.push(resolve));
+  }
+
+  private markTerminated(): void {
+    if (this.status === TERMINATED) return;
+    this.status = TERMINATED;
+    busyObjects.delete(this);
+    if (observed)
+      emit({ type: 'object.terminated', time: now(), objectId: this.id, className: this.className });
+    for (const resolve of this.terminationWaiters.splice(0)) resolve();
+  }
+
+  get instance(): object | undefined {
+    return this.target;
+  }
+
+  private event(
+    type: 'request.sent' | 'request.started' | 'request.waiting' | 'request.resumed' | 'request.cancelled',
+    request: Request,
+    reason?: unknown,
+  ): void {
+    const time = now();
+    const ref = refOf(request);
+    let event: MultiactiveEvent;
+    if (type === 'request.sent')
+      event = { type, time, request: ref, callerRequestId: request.callerRequestId };
+    else if (type === 'request.cancelled') event = { type, time, request: ref, reason: String(reason) };
+    else event = { type, time, request: ref };
+    emit(event);
+  }
+}
+
+/** Objects with requests in flight; `shutdown()` waits for them. Idle objects are not held. */
+const busyObjects = new Set<ActiveObject>();
+
+function invoke(request: Request): unknown {
+  const target = request.obj.instance as Record<string, (...args: unknown[]) => unknown>;
+  return target[request.method]!.apply(target, request.args);
+}
+
+/** The request making the current call, if known (async context, or its synchronous code). */
+function callerId(): number | undefined {
+  const waiter = currentWaiter();
+  return waiter instanceof Request ? waiter.requestId : undefined;
+}
+
+function refOf(request: Request): RequestRef {
+  return {
+    requestId: request.requestId,
+    objectId: request.obj.id,
+    className: request.obj.className,
+    method: request.method,
+    group: request.group,
+  };
+}
+
+// ------------------------------------------------------------------ stubs
+
+const stubClasses = new WeakMap<object, new (obj: ActiveObject) => object>();
+const selfRefs = new WeakMap<object, object>();
+
+/**
+ * One stub class per active class: a prototype method per method of the class chain, each
+ * closing over its name and group id (no lookup per call). Plain methods, not a Proxy: a
+ * call costs one property load and one call. `then` is never stubbed (it would make the
+ * reference a thenable).
+ */
+function stubClass(ctor: Function, policy: Policy): new (obj: ActiveObject) => object {
+  const known = stubClasses.get(ctor);
+  if (known !== undefined) return known;
+  const Stub = class {
+    readonly [ACTIVE_OBJECT]: ActiveObject;
+    constructor(obj: ActiveObject) {
+      this[ACTIVE_OBJECT] = obj;
+    }
+  };
+  Object.defineProperty(Stub, 'name', { value: `Active<${ctor.name}>` });
+  const proto = Stub.prototype as unknown as Record<string, unknown>;
+  for (const name of methodNames(ctor)) {
+    const groupId = policy.methodGroup.get(name) ?? policy.groupCount;
+    proto[name] = function (this: { [ACTIVE_OBJECT]: ActiveObject }, ...args: unknown[]) {
+      return this[ACTIVE_OBJECT].call(name, groupId, args);
+    };
+  }
+  stubClasses.set(ctor, Stub);
+  return Stub;
+}
+
+function methodNames(ctor: Function): string[] {
+  const names = new Set<string>();
+  for (
+    let proto = ctor.prototype;
+    proto !== null && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      if (key === 'constructor' || key === 'then') continue;
+      const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+      if (descriptor !== undefined && typeof descriptor.value === 'function') names.add(key);
+    }
+  }
+  return [...names];
+}
+
+// ------------------------------------------------------------------ public API
+
+export interface NewActiveOptions {
+  /**
+   * Copy arguments and results (structured-clone semantics) so that code behaves the same
+   * on one thread or many. `false` skips the copies for this object: only for objects that
+   * will always share a thread with their callers and whose callers never keep a reference
+   * to what they pass.
+   * @default true
+   */
+  copy?: boolean;
+}
+
+/**
+ * Create an active object: `new Cls(...args)` served by its own request scheduler. Returns
+ * at once. The constructor runs now; if it throws, every call on the object rejects with a
+ * `ConstructionError` (the same on every node). Arguments are copied.
+ */
+export function newActive<T extends object, A extends unknown[]>(
+  Cls: new (...args: A) => T,
+  args?: A,
+  options?: NewActiveOptions,
+): Active<T> {
+  if (typeof Cls !== 'function') {
+    throw new ArgumentError(`newActive expects a class as first argument, got ${describe(Cls)}`);
+  }
+  if (args !== undefined && !Array.isArray(args)) {
+    throw new ArgumentError(
+      `newActive expects the constructor arguments as an array (newActive(${Cls.name}, [a, b])), got ${describe(args)}`,
+    );
+  }
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw new ArgumentError(`newActive expects options to be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options ?? {})) {
+    if (key !== 'copy') throw new ArgumentError(`Unknown newActive option \`${key}\`; known options: copy`);
+  }
+  const obj = new ActiveObject(
+    Cls as unknown as new (
+      ...a: never[]
+    ) => object,
+    [...(args ?? [])],
+    options ?? {},
+  );
+  return obj.stub as Active<T>;
+}
+
+/** The engine behind an active reference, or an ArgumentError naming the caller. */
+export function objectOf(active: unknown, caller: string): ActiveObject {
+  const obj =
+    active !== null && typeof active === 'object'
+      ? ((active as Record<symbol, unknown>)[ACTIVE_OBJECT] as ActiveObject | undefined)
+      : undefined;
+  if (obj === undefined) {
+    throw new ArgumentError(`${caller} expects an active object (from newActive), got ${describe(active)}`);
+  }
+  return obj;
+}
+
+/** True if `value` is an active reference. */
+export function isActive(value: unknown): boolean {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    (value as Record<symbol, unknown>)[ACTIVE_OBJECT] !== undefined
+  );
+}
+
+/**
+ * The active reference of the object whose request is running: calls through it are queued
+ * like anyone else's (ProActive's `getStubOnThis()`), while `this.m()` stays a direct call.
+ *
+ * ```ts
+ * @MemberOf('work') async step() { await selfRef(this).other(); }
+ * ```
+ */
+export function selfRef<T extends object>(self: T): Active<T> {
+  const stub = selfRefs.get(self);
+  if (stub === undefined) {
+    throw new ArgumentError(
+      `selfRef expects the instance behind an active object (call it as selfRef(this) inside a method), got ${describe(self)}`,
+    );
+  }
+  return stub as Active<T>;
+}
+
+export interface TerminateOptions {
+  /**
+   * `false`: refuse new calls, serve what is queued, then resolve. `true`: also reject the
+   * queued requests and abandon those in service, and resolve at once.
+   * @default false
+   */
+  immediate?: boolean;
+}
+
+/** Terminate one active object. Calls made afterwards reject with `TerminatedError`. */
+export function terminate(active: object, options?: TerminateOptions): Promise<void> {
+  const obj = objectOf(active, 'terminate');
+  return obj.terminate(options?.immediate === true);
+}
+
+/**
+ * Terminate every active object of this runtime: each refuses new calls at once; requests
+ * already queued are served (or, with `immediate`, rejected). Resolves when no request is
+ * in flight. Objects created afterwards work normally.
+ */
+export async function shutdown(options?: TerminateOptions): Promise<void> {
+  epoch++;
+  const immediate = options?.immediate === true;
+  const pending: Promise<void>[] = [];
+  for (const obj of [...busyObjects]) pending.push(obj.terminate(immediate));
+  await Promise.all(pending);
+}

@@ -1,0 +1,46 @@
+/**
+ * The runtime's named errors. Every library error extends `MultiactiveError` (declared with
+ * `DefinitionError` in decorators/errors.ts) and carries a message that says what to change.
+ */
+import { MultiactiveError } from '../decorators/errors.js';
+
+export { DefinitionError, MultiactiveError } from '../decorators/errors.js';
+
+/** A value given to a call (or returned by one) cannot be copied (SPEC §7). */
+export class CopyError extends MultiactiveError {
+  /** 0-based argument index, or `undefined` for a result. */
+  readonly argumentIndex: number | undefined;
+  /** Where inside the value the culprit sits, e.g. `.options.onDone`; empty at top level. */
+  readonly path: string;
+  constructor(
+    message: string,
+    argumentIndex: number | undefined,
+    path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.argumentIndex = argumentIndex;
+    this.path = path;
+  }
+}
+
+/** The object was terminated: the call was refused, or dropped from the queue. */
+export class TerminatedError extends MultiactiveError {}
+
+/** The constructor of an active object threw; every call on it rejects with this error. */
+export class ConstructionError extends MultiactiveError {}
+
+/** A runtime API was given a bad value (e.g. `control(o).setLimit(0)`). */
+export class ArgumentError extends MultiactiveError {}
+
+/** Describe a value for an error message: `` `0` (number) ``. */
+export function describe(value: unknown): string {
+  let shown: string;
+  if (typeof value === 'string') shown = JSON.stringify(value);
+  else if (typeof value === 'function') shown = `function ${value.name || '(anonymous)'}`;
+  else if (typeof value === 'symbol' || typeof value === 'bigint') shown = String(value);
+  else if (value === null || typeof value !== 'object') shown = String(value);
+  else shown = Object.prototype.toString.call(value).slice(8, -1);
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  return `\`${shown}\` (${type})`;
+}

@@ -1,0 +1,118 @@
+/**
+ * The typed event stream (SPEC §10): everything that happens to active objects and their
+ * requests. Tests, users and the debugger subscribe to the same stream; nothing in the
+ * runtime depends on who listens. Emitting costs one branch when nobody listens: callers
+ * check `observed` before building an event.
+ */
+
+/** Where an object lives. Only the current thread for now. */
+export type NodeId = 'main';
+
+export interface RequestRef {
+  /** Unique in the process. */
+  readonly requestId: number;
+  readonly objectId: number;
+  readonly className: string;
+  readonly method: string;
+  /** Group name, `undefined` when the method is ungrouped. */
+  readonly group: string | undefined;
+}
+
+export type MultiactiveEvent =
+  | {
+      readonly type: 'object.created';
+      readonly time: number;
+      readonly objectId: number;
+      readonly className: string;
+      readonly node: NodeId;
+    }
+  | {
+      readonly type: 'object.terminated';
+      readonly time: number;
+      readonly objectId: number;
+      readonly className: string;
+    }
+  | {
+      readonly type: 'object.limits';
+      readonly time: number;
+      readonly objectId: number;
+      readonly limit: number;
+      readonly hardLimit: boolean;
+    }
+  | {
+      readonly type: 'request.sent';
+      readonly time: number;
+      readonly request: RequestRef;
+      /** The request that made the call, if the call was made inside one (and it is known). */
+      readonly callerRequestId: number | undefined;
+    }
+  | {
+      readonly type: 'request.admitted';
+      readonly time: number;
+      readonly request: RequestRef;
+      readonly held: boolean;
+    }
+  | { readonly type: 'request.started'; readonly time: number; readonly request: RequestRef }
+  | { readonly type: 'request.waiting'; readonly time: number; readonly request: RequestRef }
+  | { readonly type: 'request.resumed'; readonly time: number; readonly request: RequestRef }
+  | {
+      readonly type: 'request.finished';
+      readonly time: number;
+      readonly request: RequestRef;
+      readonly ok: boolean;
+      readonly error: unknown;
+    }
+  | {
+      readonly type: 'request.cancelled';
+      readonly time: number;
+      readonly request: RequestRef;
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'condition.failed';
+      readonly time: number;
+      readonly objectId: number;
+      readonly className: string;
+      readonly error: unknown;
+      readonly admitted: RequestRef;
+      readonly other: RequestRef;
+    };
+
+export type MultiactiveEventType = MultiactiveEvent['type'];
+export type EventListener = (event: MultiactiveEvent) => void;
+
+const listeners: EventListener[] = [];
+
+/** True while at least one listener is subscribed. Checked before building any event. */
+export let observed = false;
+
+/**
+ * Subscribe to every event of every active object in this process. Returns the
+ * unsubscribe function. A listener that throws is reported as a process warning and stays
+ * subscribed; it never disturbs the objects.
+ */
+export function onEvent(listener: EventListener): () => void {
+  listeners.push(listener);
+  observed = true;
+  return () => {
+    const i = listeners.indexOf(listener);
+    if (i >= 0) listeners.splice(i, 1);
+    observed = listeners.length > 0;
+  };
+}
+
+export function emit(event: MultiactiveEvent): void {
+  for (const listener of listeners.slice()) {
+    try {
+      listener(event);
+    } catch (error) {
+      process.emitWarning(`multiactive: an event listener threw on '${event.type}': ${String(error)}`, {
+        code: 'MULTIACTIVE_LISTENER',
+      });
+    }
+  }
+}
+
+export function now(): number {
+  return performance.now();
+}

@@ -1,0 +1,35 @@
+/**
+ * multiactive: active objects that serve several requests at once when, and only when,
+ * their classes declare it safe. The package entry.
+ */
+import '../decorators/metadata.js';
+
+export { Compatible, Group, MemberOf, Priority, ThreadConfig } from '../decorators/index.js';
+export type { Condition, RequestView } from '../scheduler/index.js';
+export {
+  isActive,
+  type NewActiveOptions,
+  newActive,
+  selfRef,
+  shutdown,
+  type TerminateOptions,
+  terminate,
+} from './active.js';
+export { type Control, control, type ObjectStats, waitFor } from './control.js';
+export {
+  ArgumentError,
+  ConstructionError,
+  CopyError,
+  DefinitionError,
+  MultiactiveError,
+  TerminatedError,
+} from './errors.js';
+export {
+  type EventListener,
+  type MultiactiveEvent,
+  type MultiactiveEventType,
+  onEvent,
+  type RequestRef,
+} from './events.js';
+export { Future } from './future-api.js';
+export type { Active, FutureOr, Pipelined } from './types.js';

@@ -1,0 +1,62 @@
+/**
+ * The house's dependency direction (`debugger -> src -> decorators -> scheduler`): decorators/
+ * never imports src/ (or debugger/); scheduler/ imports neither src/ nor decorators/ nor
+ * node:* (it stays pure and portable). Read from the import specifiers of the sources.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Every `import ... from 'x'`, `export ... from 'x'`, `import 'x'` and `import('x')` specifier. */
+function specifiers(source: string): string[] {
+  const pattern =
+    /(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  return [...source.matchAll(pattern)].map((match) => match[1] ?? match[2] ?? match[3] ?? '');
+}
+
+/** `folder`'s .ts files and, per file, where each import points (a folder of the repo, or the specifier). */
+function imports(folder: string): { file: string; specifier: string; target: string }[] {
+  const dir = join(root, folder);
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.ts'))
+    .flatMap((name) => {
+      const file = join(dir, name);
+      return specifiers(readFileSync(file, 'utf8')).map((specifier) => ({
+        file: relative(root, file),
+        specifier,
+        target: specifier.startsWith('.') ? relative(root, resolve(dir, specifier)) : specifier,
+      }));
+    });
+}
+
+describe('dependency direction', () => {
+  it('reads the import specifiers it checks', () => {
+    expect(specifiers("import type { A } from '../scheduler/policy.js';\nimport './metadata.js';")).toEqual([
+      '../scheduler/policy.js',
+      './metadata.js',
+    ]);
+    expect(imports('decorators').some((entry) => entry.target.startsWith('scheduler/'))).toBe(true);
+  });
+
+  it('keeps decorators/ free of src/ and debugger/', () => {
+    const wrong = imports('decorators').filter(
+      ({ target }) => target.startsWith('src/') || target.startsWith('debugger/') || target === 'multiactive',
+    );
+    expect(wrong).toEqual([]);
+  });
+
+  it('keeps scheduler/ free of src/, decorators/ and node:*', () => {
+    const wrong = imports('scheduler').filter(
+      ({ target }) =>
+        target.startsWith('node:') ||
+        target.startsWith('src/') ||
+        target.startsWith('decorators/') ||
+        target.startsWith('debugger/') ||
+        target === 'multiactive',
+    );
+    expect(wrong).toEqual([]);
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * Compile-only checks of the public types (run by `npm run typecheck`, never executed).
+ * Each `@ts-expect-error` is a negative test: if the line stops being an error, tsc fails.
+ */
+import { type Active, control, type Future, newActive, selfRef } from 'multiactive';
+
+class Store {
+  data = new Map<string, number>();
+  count = 0;
+  get(key: string): number | undefined {
+    return this.data.get(key);
+  }
+  async load(key: string): Promise<{ key: string; values: number[] }> {
+    return { key, values: [] };
+  }
+  put(key: string, value: number): void {
+    this.data.set(key, value);
+  }
+  child(): Active<Store> {
+    return newActive(Store);
+  }
+  self(): Active<Store> {
+    // Inside a class, `this` is polymorphic: name the class.
+    return selfRef<Store>(this);
+  }
+}
+
+declare function check<T>(value: T): void;
+
+const store: Active<Store> = newActive(Store);
+
+// Methods return futures of their awaited results.
+check<Future<number | undefined>>(store.get('a'));
+check<Future<{ key: string; values: number[] }>>(store.load('a'));
+check<Future<void>>(store.put('a', 1));
+
+async function awaiting(): Promise<void> {
+  const n: number | undefined = await store.get('a');
+  const loaded = await store.load('k');
+  check<number[]>(loaded.values);
+  // Pipelining keeps types: property reads and calls on futures.
+  const key: string = await store.load('k').key;
+  const length: number = await store.load('k').values.length;
+  const nested: number | undefined = await store.child().get('x');
+  void n;
+  void key;
+  void length;
+  void nested;
+}
+void awaiting;
+
+// Futures are accepted as arguments.
+store.put(store.load('k').key, 1);
+store.put('a', store.get('b') as Future<number>);
+
+// @ts-expect-error fields are not reachable through an active reference
+const count: number = store.count;
+void count;
+// @ts-expect-error wrong argument type
+store.put('a', 'not a number');
+// @ts-expect-error missing argument
+store.get();
+// @ts-expect-error unknown method
+store.remove('a');
+class Pair {
+  constructor(readonly a: number) {}
+}
+// @ts-expect-error constructor arguments are checked
+newActive(Pair, ['x']);
+// @ts-expect-error a future is read-only data: no assignment to pipelined members
+store.load('k').key = 'x';
+
+class WithArgs {
+  constructor(
+    readonly name: string,
+    readonly size: number,
+  ) {}
+  describe(): string {
+    return `${this.name}:${this.size}`;
+  }
+}
+check<Active<WithArgs>>(newActive(WithArgs, ['a', 1]));
+check<number>(control(store).limit);
