@@ -13,6 +13,7 @@ export {
   RequestState,
   requestStateNames,
   SchedRequest,
+  type Schedulable,
   Scheduler,
   type SchedulerHost,
   type SchedulerStats,

@@ -75,10 +75,26 @@ export const requestStateNames = [
 ] as const;
 
 /**
- * A request as the scheduler sees it. The runtime extends this class, so a request is one
- * allocation; all list links live in it. It is also the `RequestView` passed to conditions.
+ * What the scheduler needs of a request: its group, its arrival and wait order, its state,
+ * and the links of the ready list. The runtime's request implements it directly (one
+ * allocation per request, all links inside). It is also the `RequestView` passed to
+ * conditions.
  */
-export class SchedRequest implements OrderNode, RequestView {
+export interface Schedulable extends OrderNode, RequestView {
+  /** Group id: 0..groupCount-1, or groupCount for an ungrouped method. */
+  readonly groupId: number;
+  args: unknown[];
+  /** Arrival order in this scheduler (1, 2, ...). Set by `submit`. */
+  seq: number;
+  state: RequestState;
+  /** See `SchedRequest.held`. */
+  held: boolean;
+  /** Order in which the request last began waiting by necessity. Set by `enterWait`. */
+  waitSeq: number;
+}
+
+/** A plain `Schedulable` (tests, benchmarks, other runtimes). */
+export class SchedRequest implements Schedulable {
   /** Group id: 0..groupCount-1, or groupCount for an ungrouped method. */
   readonly groupId: number;
   /** Group name, `undefined` when ungrouped. */
@@ -107,7 +123,7 @@ export class SchedRequest implements OrderNode, RequestView {
   }
 }
 
-export interface SchedulerHost<R extends SchedRequest> {
+export interface SchedulerHost<R extends Schedulable> {
   /** Begin serving `request` (it now holds a slot). Called from `drain()`. */
   start(request: R): void;
   /** Give a woken request its slot back: deliver its awaited values. Called from `drain()`. */
@@ -150,7 +166,7 @@ const Admit = 0;
 const BlockedGroup = 1;
 const BlockedCondition = 2;
 
-export class Scheduler<R extends SchedRequest = SchedRequest> {
+export class Scheduler<R extends Schedulable = SchedRequest> {
   readonly policy: Policy;
   private readonly host: SchedulerHost<R>;
   private readonly target: unknown;
@@ -188,6 +204,7 @@ export class Scheduler<R extends SchedRequest = SchedRequest> {
   private active = 0;
   private waiting = 0;
   private reservedUnused = 0;
+  private readonly hasReservations: boolean;
   private readonly woken: R[] = [];
 
   constructor(policy: Policy, host: SchedulerHost<R>, target?: unknown) {
@@ -206,6 +223,7 @@ export class Scheduler<R extends SchedRequest = SchedRequest> {
     this.usage = new Int32Array(n);
     this.order = policy.hasPriorities ? new OrderList() : null;
     for (let g = 0; g < policy.groupCount; g++) this.reservedUnused += policy.minThreads[g] ?? 0;
+    this.hasReservations = this.reservedUnused > 0;
 
     const affects: number[][] = Array.from({ length: n }, () => []);
     const tracked: boolean[] = new Array(n).fill(false);
@@ -598,6 +616,10 @@ export class Scheduler<R extends SchedRequest = SchedRequest> {
   }
 
   private setUsage(g: number, delta: number): void {
+    if (!this.hasReservations) {
+      this.usage[g]! += delta;
+      return;
+    }
     const min = g === this.ungrouped ? 0 : this.policy.minThreads[g]!;
     const before = Math.max(0, min - this.usage[g]!);
     this.usage[g]! += delta;
@@ -608,7 +630,7 @@ export class Scheduler<R extends SchedRequest = SchedRequest> {
 const EMPTY: readonly number[] = [];
 
 /** Keep `list` sorted by waitSeq; arrivals are nearly in order, so scan from the end. */
-function insertByWaitSeq<R extends SchedRequest>(list: R[], request: R): void {
+function insertByWaitSeq<R extends Schedulable>(list: R[], request: R): void {
   let i = list.length;
   while (i > 0 && list[i - 1]!.waitSeq > request.waitSeq) i--;
   list.splice(i, 0, request);

@@ -19,9 +19,10 @@
  */
 import { compilePolicy } from '../decorators/compile.js';
 import {
+  type OrderNode,
   type Policy,
   RequestState,
-  SchedRequest,
+  type Schedulable,
   Scheduler,
   type SchedulerHost,
 } from '../scheduler/index.js';
@@ -49,10 +50,25 @@ const LIVE = 0;
 const TERMINATING = 1;
 const TERMINATED = 2;
 
-export class Request extends SchedRequest implements Waiter, RequestRef {
+/**
+ * One call: the scheduler's view of it (`Schedulable`), the future its caller holds (it *is*
+ * the future's core: one allocation per call), and its wait-by-necessity bookkeeping.
+ */
+export class Request extends FutureCore implements Schedulable, Waiter, RequestRef {
+  // Schedulable
+  readonly groupId: number;
+  readonly method: string;
+  args: unknown[];
+  seq = 0;
+  state: RequestState = RequestState.New;
+  held = false;
+  waitSeq = 0;
+  label = 0;
+  oPrev: OrderNode | null = null;
+  oNext: OrderNode | null = null;
+
   readonly requestId: number;
   readonly obj: ActiveObject;
-  readonly core: FutureCore;
   readonly callerRequestId: number | undefined;
   /** Arguments that are futures not yet resolved. */
   pendingArgs = 0;
@@ -73,11 +89,22 @@ export class Request extends SchedRequest implements Waiter, RequestRef {
     args: unknown[],
     callerRequestId: number | undefined,
   ) {
-    super(groupId, obj.policy.groupNames[groupId], method, args);
+    super();
+    this.groupId = groupId;
+    this.method = method;
+    this.args = args;
     this.requestId = nextRequestId++;
     this.obj = obj;
     this.callerRequestId = callerRequestId;
-    this.core = new FutureCore(obj.name, method);
+  }
+
+  /** The group name, `undefined` when ungrouped. */
+  get group(): string | undefined {
+    return this.obj.policy.groupNames[this.groupId];
+  }
+
+  get description(): string {
+    return `${this.obj.name}.${this.method}`;
   }
 
   get objectId(): number {
@@ -135,7 +162,8 @@ export class ActiveObject implements SchedulerHost<Request> {
   readonly copies: boolean;
   /** True while WBN is accounted: a finite soft limit. */
   tracksWaits = false;
-  private target: object | undefined;
+  /** The instance; `undefined` if its constructor threw. Only this object's requests touch it. */
+  target: object | undefined;
   private failure: Error | undefined;
   private status = LIVE;
   private readonly epoch = epoch;
@@ -143,8 +171,12 @@ export class ActiveObject implements SchedulerHost<Request> {
   private firstInFlight: Request | null = null;
   private heldRequests: Set<Request> | undefined;
   private drainScheduled = false;
+  private draining = false;
   private readonly drainNow = (): void => this.drain();
   private terminationWaiters: (() => void)[] = [];
+  /** Links in the list of busy objects. */
+  busyPrev: ActiveObject | null = null;
+  busyNext: ActiveObject | null = null;
   private warnedConditions = false;
 
   constructor(ctor: new (...args: never[]) => object, args: unknown[], options: NewActiveOptions) {
@@ -183,18 +215,17 @@ export class ActiveObject implements SchedulerHost<Request> {
 
   call(method: string, groupId: number, args: unknown[]): object {
     const request = new Request(this, groupId, method, args, observed ? callerId() : undefined);
-    const core = request.core;
     const refusal = this.refusal();
     if (refusal !== undefined) {
-      core.reject(refusal);
-      return core.proxy;
+      request.reject(refusal);
+      return request.proxy;
     }
     if (this.copies) {
       try {
         copyArguments(args, `${this.className}.${method}`);
       } catch (error) {
-        core.reject(error);
-        return core.proxy;
+        request.reject(error);
+        return request.proxy;
       }
     }
     // Futures given as top-level arguments are resolved before the request starts.
@@ -203,10 +234,10 @@ export class ActiveObject implements SchedulerHost<Request> {
       if (arg === null || (typeof arg !== 'object' && typeof arg !== 'function')) continue;
       const argCore = futureCore(arg);
       if (argCore === undefined) continue;
-      if (argCore.state === 1) args[i] = this.copyArgValue(argCore.value, i, method);
-      else if (argCore.state === 2) {
-        core.reject(argCore.value);
-        return core.proxy;
+      if (argCore.outcome === 1) args[i] = this.copyArgValue(argCore.value, i, method);
+      else if (argCore.outcome === 2) {
+        request.reject(argCore.value);
+        return request.proxy;
       } else this.awaitArgument(request, argCore, i);
     }
     if (request.pendingArgs > 0) {
@@ -216,7 +247,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     this.link(request);
     if (observed) this.event('request.sent', request);
     this.scheduler.submit(request);
-    return core.proxy;
+    return request.proxy;
   }
 
   private copyArgValue(value: unknown, index: number, method: string): unknown {
@@ -229,7 +260,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     request.pendingArgs++;
     argCore.subscribe(
       (value) => {
-        if (request.core.settled) return;
+        if (request.settled) return;
         try {
           request.args[index] = this.copyArgValue(value, index, request.method);
         } catch (error) {
@@ -247,10 +278,10 @@ export class ActiveObject implements SchedulerHost<Request> {
 
   /** A request that has not started fails (its future argument rejected, or termination). */
   private failUnstarted(request: Request, error: unknown): void {
-    if (request.core.settled) return;
+    if (request.settled) return;
     this.heldRequests?.delete(request);
     if (!this.scheduler.cancel(request)) return; // already started: it will settle itself
-    request.core.reject(error);
+    request.reject(error);
     if (observed) this.event('request.cancelled', request, error);
     this.unlink(request);
   }
@@ -280,7 +311,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     }
     if ((result as Record<symbol, unknown>)[FUTURE_CORE] !== undefined) {
       // Returning a future is not waiting on it: finish now, the caller's future adopts it.
-      request.core.resolve(result);
+      request.resolve(result);
       this.finishRequest(request, true, undefined);
       return;
     }
@@ -302,9 +333,12 @@ export class ActiveObject implements SchedulerHost<Request> {
   }
 
   requestDrain(): void {
-    if (this.drainScheduled) return;
+    // While draining, the drain loop itself picks up whatever became runnable.
+    if (this.drainScheduled || this.draining) return;
     this.drainScheduled = true;
-    queueMicrotask(this.drainNow);
+    // A reaction on a settled promise: cheaper than Node's queueMicrotask, which wraps
+    // every callback in an AsyncResource.
+    RESOLVED.then(this.drainNow);
   }
 
   conditionFailed(error: unknown, admitted: Request, other: Request): void {
@@ -357,8 +391,8 @@ export class ActiveObject implements SchedulerHost<Request> {
         value = error;
       }
     }
-    if (ok) request.core.resolve(value);
-    else request.core.reject(value);
+    if (ok) request.resolve(value);
+    else request.reject(value);
     this.finishRequest(request, ok, ok ? undefined : value);
   }
 
@@ -371,10 +405,25 @@ export class ActiveObject implements SchedulerHost<Request> {
     this.unlink(request);
   }
 
+  /**
+   * One drain turn: start/resume what the scheduler allows, again while that made more
+   * runnable (a finishing request can wake a waiting one), at most DRAIN_BUDGET in all;
+   * past the budget, continue after the event loop's I/O (setImmediate).
+   */
   private drain(): void {
     this.drainScheduled = false;
-    const started = this.scheduler.drain(DRAIN_BUDGET);
-    if (started === DRAIN_BUDGET && this.scheduler.hasRunnable && !this.drainScheduled) {
+    this.draining = true;
+    let budget = DRAIN_BUDGET;
+    try {
+      while (budget > 0) {
+        const started = this.scheduler.drain(budget);
+        budget -= started;
+        if (started === 0 || !this.scheduler.hasRunnable) break;
+      }
+    } finally {
+      this.draining = false;
+    }
+    if (budget === 0 && this.scheduler.hasRunnable) {
       this.drainScheduled = true;
       setImmediate(this.drainNow);
     }
@@ -458,7 +507,7 @@ export class ActiveObject implements SchedulerHost<Request> {
           r.abandoned = true;
           this.scheduler.finish(r);
         } else if (observed) this.event('request.cancelled', r, error);
-        r.core.reject(error);
+        r.reject(error);
         this.unlink(r);
         r = next;
       }
@@ -500,11 +549,36 @@ export class ActiveObject implements SchedulerHost<Request> {
   }
 }
 
-/** Objects with requests in flight; `shutdown()` waits for them. Idle objects are not held. */
-const busyObjects = new Set<ActiveObject>();
+/**
+ * Objects with requests in flight, as an intrusive list (an object turns busy and idle at
+ * every sequential call: no hashing there). `shutdown()` waits for them; idle objects are
+ * not held, so they can be collected.
+ */
+const busyObjects = {
+  first: null as ActiveObject | null,
+  add(obj: ActiveObject): void {
+    obj.busyNext = this.first;
+    if (this.first !== null) this.first.busyPrev = obj;
+    this.first = obj;
+  },
+  delete(obj: ActiveObject): void {
+    if (obj.busyPrev !== null) obj.busyPrev.busyNext = obj.busyNext;
+    else if (this.first === obj) this.first = obj.busyNext;
+    else return;
+    if (obj.busyNext !== null) obj.busyNext.busyPrev = obj.busyPrev;
+    obj.busyPrev = obj.busyNext = null;
+  },
+  list(): ActiveObject[] {
+    const out: ActiveObject[] = [];
+    for (let o = this.first; o !== null; o = o.busyNext) out.push(o);
+    return out;
+  },
+};
+
+const RESOLVED = Promise.resolve();
 
 function invoke(request: Request): unknown {
-  const target = request.obj.instance as Record<string, (...args: unknown[]) => unknown>;
+  const target = request.obj.target as Record<string, (...args: unknown[]) => unknown>;
   return target[request.method]!.apply(target, request.args);
 }
 
@@ -682,6 +756,6 @@ export async function shutdown(options?: TerminateOptions): Promise<void> {
   epoch++;
   const immediate = options?.immediate === true;
   const pending: Promise<void>[] = [];
-  for (const obj of [...busyObjects]) pending.push(obj.terminate(immediate));
+  for (const obj of busyObjects.list()) pending.push(obj.terminate(immediate));
   await Promise.all(pending);
 }

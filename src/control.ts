@@ -5,7 +5,7 @@
 import type { GroupStats, SchedulerStats } from '../scheduler/index.js';
 import { objectOf } from './active.js';
 import { ArgumentError, describe } from './errors.js';
-import { FutureCore } from './future.js';
+import { NamedFutureCore } from './future.js';
 import type { Future } from './types.js';
 
 export interface Control {
@@ -93,7 +93,7 @@ export function control(active: object): Control {
  * request it is just `p`. Without it, awaiting I/O keeps the slot (a thread blocked in I/O).
  */
 export function waitFor<T>(promise: PromiseLike<T>): Future<T> {
-  const core = new FutureCore('waitFor', '');
+  const core = new NamedFutureCore('waitFor');
   core.resolve(promise);
   return core.proxy as Future<T>;
 }

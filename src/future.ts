@@ -20,72 +20,76 @@ import { FUTURE_CORE } from './symbols.js';
 const PENDING = 0;
 const FULFILLED = 1;
 const REJECTED = 2;
+/** Resolved with a thenable that has not settled yet: a later resolve/reject is ignored. */
+const ADOPTING = 3;
 
 type Settle = (value: unknown) => void;
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
-export class FutureCore {
-  state = PENDING;
+/**
+ * The state of a future. Abstract only in its `description` (for messages): a request is
+ * its own future's core; `NamedFutureCore` serves the others.
+ */
+export abstract class FutureCore {
+  /** PENDING, ADOPTING (resolved with a thenable not yet settled), FULFILLED or REJECTED. */
+  outcome = PENDING;
   value: unknown = undefined;
-  /** Set once resolve/reject was called (the value may still be adopted from a thenable). */
-  private locked = false;
-  /** Flat triples: onFulfilled, onRejected, waiter | undefined. */
+  /** The first subscriber inline (most futures have one: no array for them). */
+  private ok0: Settle | undefined = undefined;
+  private err0: Settle | undefined = undefined;
+  private waiter0: Waiter | undefined = undefined;
+  /** Further subscribers as flat triples: onFulfilled, onRejected, waiter | undefined. */
   private subs: unknown[] | null = null;
-  /** The proxy handed to users; created on first use. */
-  private proxyValue: object | undefined;
-  /** For messages and inspection: `${base}.${member}`, e.g. `Counter#1.add` (built on demand). */
-  private readonly base: string;
-  private readonly member: string;
+  /** The future object handed to users; created on first use. */
+  private handle: FutureHandle | undefined;
+  /** For messages and inspection, e.g. `Counter#1.add`. */
+  abstract get description(): string;
 
-  constructor(base: string, member: string) {
-    this.base = base;
-    this.member = member;
-  }
-
-  get label(): string {
-    return this.member === '' ? this.base : `${this.base}.${this.member}`;
-  }
-
+  /** The user-facing future (a `FutureHandle`). */
   get proxy(): object {
-    return (this.proxyValue ??= new Proxy(this, futureHandler));
+    return (this.handle ??= new FutureHandle(this));
   }
 
   get settled(): boolean {
-    return this.state !== PENDING;
+    return this.outcome === FULFILLED || this.outcome === REJECTED;
   }
 
   /** Subscribe internal callbacks (runtime code). `waiter` gates delivery (WBN). */
   subscribe(onFulfilled: Settle, onRejected: Settle, waiter?: Waiter): void {
-    if (this.state === FULFILLED) onFulfilled(this.value);
-    else if (this.state === REJECTED) onRejected(this.value);
+    if (this.outcome === FULFILLED) onFulfilled(this.value);
+    else if (this.outcome === REJECTED) onRejected(this.value);
     else {
       if (waiter !== undefined) waiter.waitStarted();
-      (this.subs ??= []).push(onFulfilled, onRejected, waiter);
+      if (this.ok0 === undefined) {
+        this.ok0 = onFulfilled;
+        this.err0 = onRejected;
+        this.waiter0 = waiter;
+      } else (this.subs ??= []).push(onFulfilled, onRejected, waiter);
     }
   }
 
   /** Resolve with a value, adopting it if it is a future or another thenable. */
   resolve(value: unknown): void {
-    if (this.locked) return;
-    this.locked = true;
+    if (this.outcome !== PENDING) return;
     this.adopt(value);
   }
 
   reject(error: unknown): void {
-    if (this.locked) return;
-    this.locked = true;
+    if (this.outcome !== PENDING) return;
     this.settle(REJECTED, error);
   }
 
+  /** Settle with `value`, or follow it if it is a future or a thenable (Promise A+ 2.3). */
   private adopt(value: unknown): void {
     if (value !== null && (typeof value === 'object' || typeof value === 'function')) {
       const other = (value as Record<symbol, unknown>)[FUTURE_CORE] as FutureCore | undefined;
       if (other === this) {
-        this.settle(REJECTED, new TypeError(`Future ${this.label} cannot be resolved with itself`));
+        this.settle(REJECTED, new TypeError(`Future ${this.description} cannot be resolved with itself`));
         return;
       }
       if (other !== undefined) {
+        this.outcome = ADOPTING;
         other.subscribe(
           (v) => this.settle(FULFILLED, v),
           (e) => this.settle(REJECTED, e),
@@ -100,14 +104,27 @@ export class FutureCore {
         return;
       }
       if (typeof then === 'function') {
+        this.outcome = ADOPTING;
+        let called = false; // a foreign thenable may call back more than once
         try {
           then.call(
             value,
-            (v: unknown) => this.adoptOnce(v),
-            (e: unknown) => this.settle(REJECTED, e),
+            (v: unknown) => {
+              if (called) return;
+              called = true;
+              this.adopt(v);
+            },
+            (e: unknown) => {
+              if (called) return;
+              called = true;
+              this.settle(REJECTED, e);
+            },
           );
         } catch (error) {
-          this.settle(REJECTED, error);
+          if (!called) {
+            called = true;
+            this.settle(REJECTED, error);
+          }
         }
         return;
       }
@@ -115,18 +132,20 @@ export class FutureCore {
     this.settle(FULFILLED, value);
   }
 
-  private adoptOnce(value: unknown): void {
-    if (this.state === PENDING) this.adopt(value);
-  }
-
-  private settle(state: number, value: unknown): void {
-    if (this.state !== PENDING) return;
-    this.state = state;
+  private settle(outcome: number, value: unknown): void {
+    if (this.outcome === FULFILLED || this.outcome === REJECTED) return;
+    this.outcome = outcome;
     this.value = value;
+    const first = outcome === FULFILLED ? this.ok0 : this.err0;
+    if (first === undefined) return;
+    const waiter0 = this.waiter0;
+    this.ok0 = this.err0 = this.waiter0 = undefined;
+    if (waiter0 === undefined) first(value);
+    else waiter0.deliver(first, value);
     const subs = this.subs;
     if (subs === null) return;
     this.subs = null;
-    const offset = state === FULFILLED ? 0 : 1;
+    const offset = outcome === FULFILLED ? 0 : 1;
     for (let i = 0; i < subs.length; i += 3) {
       const fn = subs[i + offset] as Settle;
       const waiter = subs[i + 2] as Waiter | undefined;
@@ -137,8 +156,8 @@ export class FutureCore {
 
   /** A native promise that settles with this future. */
   toPromise(): Promise<unknown> {
-    if (this.state === FULFILLED) return Promise.resolve(this.value);
-    if (this.state === REJECTED) return Promise.reject(this.value);
+    if (this.outcome === FULFILLED) return Promise.resolve(this.value);
+    if (this.outcome === REJECTED) return Promise.reject(this.value);
     const waiter = currentWaiter();
     return new Promise((resolve, reject) =>
       this.subscribe(resolve, reject, waiter?.gates() ? waiter : undefined),
@@ -146,10 +165,29 @@ export class FutureCore {
   }
 
   [INSPECT](): string {
-    if (this.state === PENDING) return `Future(${this.label}) { <pending> }`;
-    const shown = this.state === FULFILLED ? 'fulfilled' : 'rejected';
-    return `Future(${this.label}) { <${shown}> }`;
+    if (this.outcome === PENDING) return `Future(${this.description}) { <pending> }`;
+    const shown = this.outcome === FULFILLED ? 'fulfilled' : 'rejected';
+    return `Future(${this.description}) { <${shown}> }`;
   }
+}
+
+/** A future that is not a request's: pipelined members, `waitFor`, `Future.resolve`. */
+export class NamedFutureCore extends FutureCore {
+  private readonly text: string;
+  constructor(text: string) {
+    super();
+    this.text = text;
+  }
+  get description(): string {
+    return this.text;
+  }
+}
+
+let capturedResolve: Settle | undefined;
+let capturedReject: Settle | undefined;
+function captureResolvers(resolve: Settle, reject: Settle): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
 // ------------------------------------------------------------------ the proxy
@@ -221,16 +259,58 @@ const readOnly = {
   getOwnPropertyDescriptor: () => undefined,
 };
 
-const futureHandler: ProxyHandler<FutureCore> = {
-  ...readOnly,
-  get(core, prop) {
-    const r = reserved(core, prop);
-    return r === NOT_RESERVED ? memberFuture(core, prop as string) : r;
+/**
+ * The future users hold: a plain object with one symbol-keyed field (the core), so that no
+ * string property of the core can shadow a pipelined name. `then`, `catch` and `finally`
+ * live on its prototype (a normal property load: `await` pays no trap). The *prototype's*
+ * prototype is a Proxy: only names the future does not have reach it, and they pipeline.
+ */
+class FutureHandle {
+  readonly [FUTURE_CORE]: FutureCore;
+  constructor(core: FutureCore) {
+    this[FUTURE_CORE] = core;
+  }
+  // biome-ignore lint/suspicious/noThenProperty: a future is a thenable by design
+  then(onFulfilled?: OnFulfilled, onRejected?: OnRejected): Promise<unknown> {
+    const promise = this[FUTURE_CORE].toPromise();
+    return onFulfilled == null && onRejected == null ? promise : promise.then(onFulfilled, onRejected);
+  }
+  catch(onRejected?: OnRejected): Promise<unknown> {
+    return this[FUTURE_CORE].toPromise().catch(onRejected);
+  }
+  finally(onFinally?: (() => void) | null): Promise<unknown> {
+    return this[FUTURE_CORE].toPromise().finally(onFinally);
+  }
+  toString(): string {
+    return '[object Future]';
+  }
+  get [Symbol.toStringTag](): string {
+    return 'Future';
+  }
+  [INSPECT](): string {
+    return this[FUTURE_CORE][INSPECT]();
+  }
+}
+
+/** Reached only for names a future does not have: every string but a few pipelines. */
+const pipelining: ProxyHandler<object> = {
+  get(_target, prop, receiver: FutureHandle) {
+    if (typeof prop === 'symbol') return undefined;
+    switch (prop) {
+      case 'toJSON':
+      case 'valueOf':
+      case 'asymmetricMatch': // test frameworks probe for it
+      case '$$typeof':
+        return undefined;
+    }
+    return memberFuture(receiver[FUTURE_CORE], prop);
   },
-  has(_core, prop) {
-    return prop === 'then' || prop === 'catch' || prop === 'finally' || prop === FUTURE_CORE;
-  },
+  has: () => false,
+  set: () => false,
+  defineProperty: () => false,
+  deleteProperty: () => false,
 };
+Object.setPrototypeOf(FutureHandle.prototype, new Proxy(Object.create(null) as object, pipelining));
 
 // ------------------------------------------------------------------ pipelining
 
@@ -255,7 +335,7 @@ function memberFuture(parent: FutureCore, prop: string): object {
 /** The future of `parent.value[prop]` (property read), created when first used. */
 function memberCore(target: MemberTarget): FutureCore {
   if (target.core !== undefined) return target.core;
-  const core = new FutureCore(target.parent.label, target.prop);
+  const core = new NamedFutureCore(`${target.parent.description}.${target.prop}`);
   target.core = core;
   target.parent.subscribe(
     (value) => {
@@ -286,14 +366,14 @@ const memberHandler: ProxyHandler<MemberTarget> = {
    * value it is a local call.
    */
   apply(target, _thisArg, args: unknown[]) {
-    const core = new FutureCore(target.parent.label, `${target.prop}()`);
+    const core = new NamedFutureCore(`${target.parent.description}.${target.prop}()`);
     // The call runs in its own microtask, never inside the settling code of another future.
     const call = (value: unknown): void => {
       try {
         const method = (value as Record<string, unknown>)[target.prop];
         if (typeof method !== 'function') {
           throw new TypeError(
-            `${target.parent.label} resolved to a value whose \`${target.prop}\` is not a function`,
+            `${target.parent.description} resolved to a value whose \`${target.prop}\` is not a function`,
           );
         }
         core.resolve(method.apply(value, args));
