@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Every `import ... from 'x'`, `export ... from 'x'`, `import 'x'` and `import('x')` specifier. */
 function specifiers(source: string): string[] {
@@ -17,17 +17,17 @@ function specifiers(source: string): string[] {
   return [...source.matchAll(pattern)].map((match) => match[1] ?? match[2] ?? match[3] ?? '');
 }
 
-/** `folder`'s .ts files and, per file, where each import points (a folder of the repo, or the specifier). */
+/** `folder`'s .ts files (recursively) and, per file, where each import points (a folder of the repo, or the specifier). */
 function imports(folder: string): { file: string; specifier: string; target: string }[] {
   const dir = join(root, folder);
-  return readdirSync(dir)
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('.ts'))
     .flatMap((name) => {
       const file = join(dir, name);
       return specifiers(readFileSync(file, 'utf8')).map((specifier) => ({
         file: relative(root, file),
         specifier,
-        target: specifier.startsWith('.') ? relative(root, resolve(dir, specifier)) : specifier,
+        target: specifier.startsWith('.') ? relative(root, resolve(dirname(file), specifier)) : specifier,
       }));
     });
 }
@@ -58,5 +58,20 @@ describe('dependency direction', () => {
         target === 'multiactive',
     );
     expect(wrong).toEqual([]);
+  });
+
+  it('keeps src/ free of debugger/ (the debugger consumes the public event stream only)', () => {
+    const wrong = imports('src').filter(({ target }) => target.startsWith('debugger/'));
+    expect(wrong).toEqual([]);
+    expect(imports('src').some((entry) => entry.target.startsWith('scheduler/'))).toBe(true);
+  });
+
+  it('lets examples import only the package entry, node:* and their own folder', () => {
+    const wrong = imports('examples').filter(
+      ({ file, target }) =>
+        !(target === 'multiactive' || target.startsWith('node:') || target.startsWith(dirname(file))),
+    );
+    expect(wrong).toEqual([]);
+    expect(imports('examples').some((entry) => entry.target === 'multiactive')).toBe(true);
   });
 });
