@@ -315,11 +315,27 @@ export class ActiveObject implements SchedulerHost<Request> {
       this.finishRequest(request, true, undefined);
       return;
     }
-    if (result instanceof Promise || typeof (result as { then?: unknown }).then === 'function') {
-      (result as PromiseLike<unknown>).then(
+    if (result instanceof Promise) {
+      result.then(
         (value) => this.complete(request, true, value),
         (error) => this.complete(request, false, error),
       );
+      return;
+    }
+    // Some other thenable: follow it like a promise would (its `then` may even throw).
+    let then: unknown;
+    try {
+      then = (result as { then?: unknown }).then;
+      if (typeof then === 'function') {
+        then.call(
+          result,
+          (value: unknown) => this.complete(request, true, value),
+          (error: unknown) => this.complete(request, false, error),
+        );
+        return;
+      }
+    } catch (error) {
+      this.complete(request, false, error);
       return;
     }
     this.complete(request, true, result);
@@ -382,7 +398,8 @@ export class ActiveObject implements SchedulerHost<Request> {
   }
 
   private complete(request: Request, ok: boolean, value: unknown): void {
-    if (request.abandoned) return;
+    // Abandoned (immediate termination) or already completed (a thenable calling back twice).
+    if (request.abandoned || request.state === RequestState.Done) return;
     if (ok && this.copies) {
       try {
         value = copyResult(value, `${this.className}.${request.method}`);

@@ -402,3 +402,32 @@ describe('waitFor', () => {
     await settle();
   });
 });
+
+describe('odd results', () => {
+  it('a result whose then getter throws fails that call only', async () => {
+    class Odd {
+      bad(): unknown {
+        return Object.defineProperty({}, 'then', {
+          get() {
+            throw new Error('then exploded');
+          },
+        });
+      }
+      twice(): unknown {
+        return {
+          then(ok: (v: number) => void) {
+            ok(1);
+            ok(2);
+          },
+        };
+      }
+      fine(): number {
+        return 3;
+      }
+    }
+    const o = newActive(Odd);
+    await expect(o.bad()).rejects.toThrow('then exploded');
+    expect(await o.twice()).toBe(1);
+    expect(await o.fine()).toBe(3);
+  });
+});
