@@ -360,16 +360,19 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
    */
   drain(budget = Number.POSITIVE_INFINITY): number {
     let count = 0;
-    while (this.woken.length > 0 && count < budget) {
-      if (!this.hardValue && this.active >= this.limitValue) break;
-      const request = this.woken.shift()!;
-      request.state = Active;
-      this.waiting--;
-      this.active++;
-      count++;
-      this.host.resume(request);
-    }
-    while (this.readyTotal > 0 && count < budget && this.slotFree()) {
+    while (count < budget) {
+      // Woken requests first, in the order they began waiting; checked before every start,
+      // since a start (or the request it ran) may have woken one.
+      if (this.woken.length > 0 && (this.hardValue || this.active < this.limitValue)) {
+        const request = this.woken.shift()!;
+        request.state = Active;
+        this.waiting--;
+        this.active++;
+        count++;
+        this.host.resume(request);
+        continue;
+      }
+      if (this.readyTotal === 0 || !this.slotFree()) break;
       const request = this.nextStartable();
       if (request === undefined) break;
       this.readyRemove(request);
