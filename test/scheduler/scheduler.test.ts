@@ -587,11 +587,12 @@ describe('woken requests go first, even within one drain', () => {
     t.submit('c', 'w');
     // b's service wakes a (the value a waits for arrives) and ends at once.
     t.host.start = (r: Req) => {
-      t.log.push(`start ${r.name}`);
+      const n = t.log.push(`start ${r.name}`);
       if (r.name === 'b') {
         t.scheduler.wake(t.get('a'));
         t.scheduler.finish(r);
       }
+      return n;
     };
     expect(t.drain()).toEqual(['start b', 'resume a']);
     t.scheduler.finish(t.get('a'));
