@@ -19,6 +19,13 @@ class NotCopyable extends Error {
   }
 }
 
+/** Primitives (and undefined/null) are immutable: nothing to copy. Symbols are not copyable. */
+function isPrimitive(value: unknown): boolean {
+  return (
+    value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
+  );
+}
+
 /** True for a future or an active reference: passed by reference, never copied. */
 export function isReference(value: object): boolean {
   const v = value as Record<symbol, unknown>;
@@ -32,12 +39,7 @@ export function isReference(value: object): boolean {
 export function copyArguments(args: unknown[], what: string): void {
   for (let i = 0; i < args.length; i++) {
     const value = args[i];
-    if (
-      value === null ||
-      (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
-    ) {
-      continue;
-    }
+    if (isPrimitive(value)) continue;
     try {
       args[i] = copy(value, undefined);
     } catch (error) {
@@ -47,12 +49,7 @@ export function copyArguments(args: unknown[], what: string): void {
 }
 
 export function copyResult(value: unknown, what: string): unknown {
-  if (
-    value === null ||
-    (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
-  ) {
-    return value;
-  }
+  if (isPrimitive(value)) return value;
   try {
     return copy(value, undefined);
   } catch (error) {
@@ -145,12 +142,7 @@ function copy(value: unknown, seen: Map<object, unknown> | undefined): unknown {
 }
 
 function copyMember(value: unknown, seen: Map<object, unknown>, step: string): unknown {
-  if (
-    value === null ||
-    (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
-  ) {
-    return value;
-  }
+  if (isPrimitive(value)) return value;
   try {
     return copy(value, seen);
   } catch (error) {

@@ -159,9 +159,13 @@ export abstract class FutureCore {
     if (this.outcome === FULFILLED) return Promise.resolve(this.value);
     if (this.outcome === REJECTED) return Promise.reject(this.value);
     const waiter = currentWaiter();
-    return new Promise((resolve, reject) =>
-      this.subscribe(resolve, reject, waiter?.gates() ? waiter : undefined),
-    );
+    // The executor is a shared function (no closure per call); it hands back the resolvers.
+    const promise = new Promise(captureResolvers);
+    const resolve = capturedResolve!;
+    const reject = capturedReject!;
+    capturedResolve = capturedReject = undefined;
+    this.subscribe(resolve, reject, waiter?.gates() ? waiter : undefined);
+    return promise;
   }
 
   [INSPECT](): string {

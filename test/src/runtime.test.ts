@@ -21,16 +21,12 @@ import {
   terminate,
   waitFor,
 } from 'multiactive';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { gate, settle, Trace } from '../support/trace.js';
+import { describe, expect, it } from 'vitest';
+import { gate, settle, type Trace, traceEachTest } from '../support/trace.js';
 
 let trace: Trace;
-beforeEach(() => {
-  trace = new Trace();
-});
-afterEach(async () => {
-  trace.close();
-  await shutdown({ immediate: true });
+traceEachTest((t) => {
+  trace = t;
 });
 
 class Account {
@@ -415,6 +411,7 @@ describe('odd results', () => {
       }
       twice(): unknown {
         return {
+          // biome-ignore lint/suspicious/noThenProperty: the test needs a thenable that calls back twice
           then(ok: (v: number) => void) {
             ok(1);
             ok(2);

@@ -13,19 +13,14 @@ import {
   MemberOf,
   newActive,
   Priority,
-  shutdown,
   ThreadConfig,
 } from 'multiactive';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { gate, settle, Trace } from '../support/trace.js';
+import { describe, expect, it } from 'vitest';
+import { gate, settle, type Trace, traceEachTest } from '../support/trace.js';
 
 let trace: Trace;
-beforeEach(() => {
-  trace = new Trace();
-});
-afterEach(async () => {
-  trace.close();
-  await shutdown({ immediate: true });
+traceEachTest((t) => {
+  trace = t;
 });
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -2,7 +2,8 @@
  * Record the public event stream and answer questions about it: who was in service when,
  * overlaps, start order. Tests assert on the same trace the debugger shows.
  */
-import { type MultiactiveEvent, onEvent } from 'multiactive';
+import { type MultiactiveEvent, onEvent, shutdown } from 'multiactive';
+import { afterEach, beforeEach } from 'vitest';
 
 export interface Interval {
   readonly requestId: number;
@@ -134,4 +135,20 @@ export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => voi
     open = resolve;
   });
   return { promise, open };
+}
+
+/**
+ * A fresh trace for each test of the file, handed to `use`; after each test the trace is
+ * closed and every active object shut down at once (nothing left running).
+ */
+export function traceEachTest(use: (trace: Trace) => void): void {
+  let trace: Trace | undefined;
+  beforeEach(() => {
+    trace = new Trace();
+    use(trace);
+  });
+  afterEach(async () => {
+    trace?.close();
+    await shutdown({ immediate: true });
+  });
 }
