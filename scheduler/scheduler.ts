@@ -194,6 +194,14 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
 
   // Stage 2 state.
   private readonly readyQueues: Fifo<R>[];
+  /**
+   * Without priorities, group caps or reservations every group may always take a free slot,
+   * so the next request to start is simply the oldest ready one: one FIFO, O(1) per start.
+   * Otherwise `readyQueues` holds one FIFO per group and the next start is found in O(groups).
+   */
+  private readonly simpleReady: Fifo<R> | null;
+  /** Scratch list of one admission pass (reused: no allocation per pass). */
+  private readonly found: R[] = [];
   private readonly readyCount: Int32Array;
   private readyTotal = 0;
   private heldTotal = 0;
@@ -217,6 +225,17 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
     this.hardValue = policy.hardLimit;
     this.queues = Array.from({ length: n }, () => new Fifo<R>());
     this.readyQueues = Array.from({ length: n }, () => new Fifo<R>());
+    let capped = false;
+    for (let g = 0; g < policy.groupCount; g++) {
+      if (
+        (policy.minThreads[g] ?? 0) > 0 ||
+        Number.isFinite(policy.maxThreads[g]) ||
+        policy.superPriority[g]
+      ) {
+        capped = true;
+      }
+    }
+    this.simpleReady = policy.hasPriorities || capped ? null : new Fifo<R>();
     this.queuedCount = new Int32Array(n);
     this.dispatchedCount = new Int32Array(n);
     this.readyCount = new Int32Array(n);
@@ -428,7 +447,7 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
   /** Ready requests in start order. Time: O(n log n); for tests and debugging. */
   readyRequests(): R[] {
     const out: R[] = [];
-    for (const q of this.readyQueues)
+    for (const q of this.simpleReady === null ? this.readyQueues : [this.simpleReady])
       for (let i = 0, r = q.at(0); r !== undefined; r = q.at(++i)) if (r.state === Ready) out.push(r);
     return out.sort((a, b) => a.label - b.label);
   }
@@ -490,34 +509,36 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
    */
   private admitPass(groups: readonly number[]): void {
     if (this.queuedTotal === 0) return;
-    let found: R[] | undefined;
-    for (const g of groups) found = this.scanQueue(g, found);
-    if (!groups.includes(this.ungrouped) && this.dispatchedTotal === 0)
-      found = this.scanQueue(this.ungrouped, found);
-    if (found === undefined) return;
+    const found = this.found;
+    for (const g of groups) this.scanQueue(g, found);
+    // affects[] lists the ungrouped id only for the ungrouped group itself.
+    if (groups !== this.affects[this.ungrouped] && this.dispatchedTotal === 0)
+      this.scanQueue(this.ungrouped, found);
+    if (found.length === 0) return;
     if (found.length > 1) found.sort((a, b) => a.seq - b.seq);
-    for (const request of found) {
+    for (let i = 0; i < found.length; i++) {
+      const request = found[i]!;
       this.queuedCount[request.groupId]!--;
       this.queuedTotal--;
       this.admit(request);
     }
+    found.length = 0;
   }
 
   /** Collect the admissible queued requests of group g, oldest first, into `found`. */
-  private scanQueue(g: number, found: R[] | undefined): R[] | undefined {
-    if (this.queuedCount[g] === 0) return found;
+  private scanQueue(g: number, found: R[]): void {
+    if (this.queuedCount[g] === 0) return;
     const queue = this.queues[g]!;
     this.headSeq(g); // drop dead entries at the head
     const selfIncompatible = g === this.ungrouped || this.policy.incompatible[g]!.includes(g);
     for (let i = 0, request = queue.at(0); request !== undefined; request = queue.at(++i)) {
       if (request.state !== Queued) continue;
       const verdict = this.admissible(request);
-      if (verdict === Admit) (found ??= []).push(request);
+      if (verdict === Admit) found.push(request);
       else if (verdict === BlockedGroup) break;
       // Only the oldest request of a self-incompatible group can be admissible.
       if (selfIncompatible) break;
     }
-    return found;
   }
 
   private admit(request: R): void {
@@ -565,7 +586,7 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
       }
       this.order.insertBefore(before ?? null, request);
     }
-    this.readyQueues[g]!.push(request);
+    (this.simpleReady ?? this.readyQueues[g]!).push(request);
     this.readyCount[g]!++;
     this.readyTotal++;
     this.host.requestDrain();
@@ -594,8 +615,17 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
     return (this.hardValue ? this.active + this.waiting : this.active) < this.limitValue;
   }
 
-  /** The earliest ready request whose group may take a slot now. Time: O(groups). */
+  /** The earliest ready request whose group may take a slot now. Time: O(groups), or O(1). */
   private nextStartable(): R | undefined {
+    const simple = this.simpleReady;
+    if (simple !== null) {
+      let head = simple.peek();
+      while (head !== undefined && head.state !== Ready) {
+        simple.shift();
+        head = simple.peek();
+      }
+      return head;
+    }
     let best: R | undefined;
     const used = this.hardValue ? this.active + this.waiting : this.active;
     const free = this.limitValue - used;

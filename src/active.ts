@@ -27,7 +27,7 @@ import {
   type SchedulerHost,
 } from '../scheduler/index.js';
 import { currentWaiter, enableAsyncContext, runAs, type Waiter } from './context.js';
-import { copyArguments, copyResult } from './copy.js';
+import { copyArguments, copyFutureArgument, copyResult } from './copy.js';
 import { ArgumentError, ConstructionError, describe, TerminatedError } from './errors.js';
 import { emit, type MultiactiveEvent, now, observed, type RequestRef } from './events.js';
 import { FutureCore, futureCore } from './future.js';
@@ -186,7 +186,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     this.policy = compilePolicy(ctor);
     this.copies = options.copy !== false;
     this.stub = new (stubClass(ctor, this.policy))(this);
-    if (this.copies) copyArguments(args, `new ${this.className}()`);
+    if (this.copies) copyArguments(args, this.className, 'constructor');
     try {
       this.target = new ctor(...(args as never[]));
       selfRefs.set(this.target, this.stub);
@@ -222,7 +222,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     }
     if (this.copies) {
       try {
-        copyArguments(args, `${this.className}.${method}`);
+        copyArguments(args, this.className, method);
       } catch (error) {
         request.reject(error);
         return request.proxy;
@@ -251,9 +251,7 @@ export class ActiveObject implements SchedulerHost<Request> {
   }
 
   private copyArgValue(value: unknown, index: number, method: string): unknown {
-    return this.copies
-      ? copyResult(value, `argument ${index} (a future) of ${this.className}.${method}`)
-      : value;
+    return this.copies ? copyFutureArgument(value, this.className, method, index) : value;
   }
 
   private awaitArgument(request: Request, argCore: FutureCore, index: number): void {
@@ -402,7 +400,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     if (request.abandoned || request.state === RequestState.Done) return;
     if (ok && this.copies) {
       try {
-        value = copyResult(value, `${this.className}.${request.method}`);
+        value = copyResult(value, this.className, request.method);
       } catch (error) {
         ok = false;
         value = error;

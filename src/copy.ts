@@ -33,27 +33,43 @@ export function isReference(value: object): boolean {
 }
 
 /**
- * Copy call arguments in place (the array is the caller's rest array, owned by us).
- * `what` names the call for messages, e.g. `Counter.add`.
+ * Copy call arguments in place (the array is the caller's rest array, owned by us). The call
+ * is named by `className` and `method`; the message text is built only if a copy fails.
  */
-export function copyArguments(args: unknown[], what: string): void {
+export function copyArguments(args: unknown[], className: string, method: string): void {
   for (let i = 0; i < args.length; i++) {
     const value = args[i];
     if (isPrimitive(value)) continue;
     try {
       args[i] = copy(value, undefined);
     } catch (error) {
-      throw toCopyError(error, `Argument ${i} of ${what}`, i);
+      throw toCopyError(error, `Argument ${i} of ${className}.${method}`, i);
     }
   }
 }
 
-export function copyResult(value: unknown, what: string): unknown {
+/** Copy the result of `className.method`. */
+export function copyResult(value: unknown, className: string, method: string): unknown {
   if (isPrimitive(value)) return value;
   try {
     return copy(value, undefined);
   } catch (error) {
-    throw toCopyError(error, `The result of ${what}`, undefined);
+    throw toCopyError(error, `The result of ${className}.${method}`, undefined);
+  }
+}
+
+/** Copy the value of a future given as argument `index` of `className.method`. */
+export function copyFutureArgument(
+  value: unknown,
+  className: string,
+  method: string,
+  index: number,
+): unknown {
+  if (isPrimitive(value)) return value;
+  try {
+    return copy(value, undefined);
+  } catch (error) {
+    throw toCopyError(error, `Argument ${index} (the value of a future) of ${className}.${method}`, index);
   }
 }
 
