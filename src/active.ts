@@ -169,7 +169,6 @@ export class ActiveObject implements SchedulerHost<Request> {
   private readonly epoch = epoch;
   private inFlight = 0;
   private firstInFlight: Request | null = null;
-  private heldRequests: Set<Request> | undefined;
   private drainScheduled = false;
   private draining = false;
   private readonly drainNow = (): void => this.drain();
@@ -240,10 +239,7 @@ export class ActiveObject implements SchedulerHost<Request> {
         return request.proxy;
       } else this.awaitArgument(request, argCore, i);
     }
-    if (request.pendingArgs > 0) {
-      request.held = true;
-      (this.heldRequests ??= new Set()).add(request);
-    }
+    request.held = request.pendingArgs > 0;
     this.link(request);
     if (observed) this.event('request.sent', request);
     this.scheduler.submit(request);
@@ -265,10 +261,7 @@ export class ActiveObject implements SchedulerHost<Request> {
           this.failUnstarted(request, error);
           return;
         }
-        if (--request.pendingArgs === 0) {
-          this.heldRequests?.delete(request);
-          this.scheduler.release(request);
-        }
+        if (--request.pendingArgs === 0) this.scheduler.release(request);
       },
       (error) => this.failUnstarted(request, error),
     );
@@ -277,7 +270,6 @@ export class ActiveObject implements SchedulerHost<Request> {
   /** A request that has not started fails (its future argument rejected, or termination). */
   private failUnstarted(request: Request, error: unknown): void {
     if (request.settled) return;
-    this.heldRequests?.delete(request);
     if (!this.scheduler.cancel(request)) return; // already started: it will settle itself
     request.reject(error);
     if (observed) this.event('request.cancelled', request, error);
@@ -501,10 +493,6 @@ export class ActiveObject implements SchedulerHost<Request> {
     return this.status === TERMINATED || this.epoch !== epoch;
   }
 
-  get busy(): boolean {
-    return this.inFlight > 0;
-  }
-
   /**
    * Graceful: refuse new calls, serve what is queued, resolve when nothing is in flight.
    * Immediate: also reject what has not started and abandon what is in service (its
@@ -526,7 +514,6 @@ export class ActiveObject implements SchedulerHost<Request> {
         this.unlink(r);
         r = next;
       }
-      this.heldRequests?.clear();
     }
     if (this.inFlight === 0) {
       this.markTerminated();
@@ -542,10 +529,6 @@ export class ActiveObject implements SchedulerHost<Request> {
     if (observed)
       emit({ type: 'object.terminated', time: now(), objectId: this.id, className: this.className });
     for (const resolve of this.terminationWaiters.splice(0)) resolve();
-  }
-
-  get instance(): object | undefined {
-    return this.target;
   }
 
   private event(

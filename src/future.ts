@@ -194,50 +194,25 @@ function captureResolvers(resolve: Settle, reject: Settle): void {
   capturedReject = reject;
 }
 
-// ------------------------------------------------------------------ the proxy
-
-function coreOf(future: unknown): FutureCore {
-  const core =
-    future !== null && (typeof future === 'object' || typeof future === 'function')
-      ? ((future as Record<symbol, unknown>)[FUTURE_CORE] as FutureCore | undefined)
-      : undefined;
-  if (core === undefined) throw new TypeError('Future method called on something that is not a future');
-  return core;
-}
+// ------------------------------------------------------------------ the future object
 
 type OnFulfilled = ((value: unknown) => unknown) | null | undefined;
 type OnRejected = ((reason: unknown) => unknown) | null | undefined;
 
-function then(this: unknown, onFulfilled?: OnFulfilled, onRejected?: OnRejected): Promise<unknown> {
-  const promise = coreOf(this).toPromise();
-  return onFulfilled == null && onRejected == null ? promise : promise.then(onFulfilled, onRejected);
-}
-
-function catch_(this: unknown, onRejected?: OnRejected): Promise<unknown> {
-  return coreOf(this).toPromise().catch(onRejected);
-}
-
-function finally_(this: unknown, onFinally?: (() => void) | null): Promise<unknown> {
-  return coreOf(this).toPromise().finally(onFinally);
-}
-
-function futureToString(this: unknown): string {
-  return '[object Future]';
-}
-
 /** Names that never pipeline: the promise protocol and what JS itself probes for. */
 function reserved(core: FutureCore, prop: string | symbol): unknown {
   switch (prop) {
+    // FutureHandle's methods read `this[FUTURE_CORE]`, which member futures answer too.
     case 'then':
-      return then;
+      return FutureHandle.prototype.then;
     case 'catch':
-      return catch_;
+      return FutureHandle.prototype.catch;
     case 'finally':
-      return finally_;
+      return FutureHandle.prototype.finally;
     case FUTURE_CORE:
       return core;
     case 'toString':
-      return futureToString;
+      return FutureHandle.prototype.toString;
     case Symbol.toStringTag:
       return 'Future';
     case INSPECT:
