@@ -32,6 +32,7 @@
  * the class's validation throws it with the class name (a static member throws at class
  * definition through a static initializer, whose `this` is the class).
  */
+import { recordOrigin } from './origin.js';
 import './metadata.js';
 import type { Condition } from '../scheduler/policy.js';
 import { compilePolicy, validateDeclarations } from './compile.js';
@@ -215,6 +216,7 @@ function classDecorator(spec: ClassDecoratorSpec): MultiactiveClassDecorator {
     const first = state.applications === 0;
     state.applications++;
     if (first) pendingFresh.delete(state);
+    if (typeof target === 'function') recordOrigin(target);
     if (isStandardContext(context)) applyStandard(spec, target, context);
     else applyLegacy(spec, target, context, descriptor, first);
   };

@@ -21,6 +21,7 @@ export {
   type ThreadConfigOptions,
 } from './decorators.js';
 export { type DecoratorName, DefinitionError, MultiactiveError } from './errors.js';
+export { originOf } from './origin.js';
 export {
   type CompatibleMetadata,
   type GroupMetadata,

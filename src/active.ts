@@ -41,7 +41,24 @@ import type { Active } from './types.js';
  */
 const DRAIN_BUDGET = 1024;
 
+/** This isolate's node id (0: the main thread) and its object counter (ids are global). */
+let localNode = 0;
 let nextObjectId = 1;
+
+/** Called once, before any object exists, by a worker node's main module. */
+export function setLocalNode(node: number, idBase: number): void {
+  localNode = node;
+  nextObjectId = idBase + 1;
+}
+
+export function getLocalNode(): number {
+  return localNode;
+}
+
+/** A fresh global object id (for objects this node creates, here or on another node). */
+export function allocateObjectId(): number {
+  return nextObjectId++;
+}
 let nextRequestId = 1;
 /** Bumped by `shutdown()`: objects of an older epoch refuse calls. */
 let epoch = 0;
@@ -78,6 +95,8 @@ export class Request extends FutureCore implements Schedulable, Waiter, RequestR
   deliveries: unknown[] | null = null;
   /** Abandoned by immediate termination: whatever it does later is ignored. */
   abandoned = false;
+  /** The result leaves through the wire (structured clone copies it there): no copy here. */
+  fromWire = false;
   // In-flight list of the object (intrusive).
   fPrev: Request | null = null;
   fNext: Request | null = null;
@@ -178,14 +197,22 @@ export class ActiveObject implements SchedulerHost<Request> {
   busyNext: ActiveObject | null = null;
   private warnedConditions = false;
 
-  constructor(ctor: new (...args: never[]) => object, args: unknown[], options: NewActiveOptions) {
-    this.id = nextObjectId++;
+  constructor(
+    ctor: new (...args: never[]) => object,
+    args: unknown[],
+    options: NewActiveOptions,
+    /** Given when another node created the object (its global id). */
+    id = nextObjectId++,
+    /** The arguments are fresh copies already (they came through the wire). */
+    argsCopied = false,
+  ) {
+    this.id = id;
     this.className = ctor.name || 'anonymous';
     this.name = `${this.className}#${this.id}`;
     this.policy = compilePolicy(ctor);
     this.copies = options.copy !== false;
     this.stub = new (stubClass(ctor, this.policy))(this);
-    if (this.copies) copyArguments(args, this.className, 'constructor');
+    if (this.copies && !argsCopied) copyArguments(args, this.className, 'constructor');
     try {
       this.target = new ctor(...(args as never[]));
       selfRefs.set(this.target, this.stub);
@@ -205,7 +232,7 @@ export class ActiveObject implements SchedulerHost<Request> {
         time: now(),
         objectId: this.id,
         className: this.className,
-        node: 'main',
+        node: localNode,
       });
     }
   }
@@ -214,17 +241,40 @@ export class ActiveObject implements SchedulerHost<Request> {
 
   call(method: string, groupId: number, args: unknown[]): object {
     const request = new Request(this, groupId, method, args, observed ? callerId() : undefined);
+    return this.submit(request, this.copies).proxy;
+  }
+
+  /**
+   * A call that arrived from another node: its arguments are fresh copies already (the wire
+   * cloned them) and so will be its result. Returns the request (its future's core).
+   */
+  callFromWire(method: string, args: unknown[]): FutureCore {
+    const groupId = this.policy.methodGroup.get(method) ?? this.policy.groupCount;
+    const request = new Request(this, groupId, method, args, undefined);
+    request.fromWire = true;
+    if (
+      this.failure === undefined &&
+      typeof (this.target as Record<string, unknown>)[method] !== 'function'
+    ) {
+      request.reject(new TypeError(`${this.className} has no method \`${method}\``));
+      return request;
+    }
+    return this.submit(request, false);
+  }
+
+  private submit(request: Request, copy: boolean): Request {
+    const { args, method } = request;
     const refusal = this.refusal();
     if (refusal !== undefined) {
       request.reject(refusal);
-      return request.proxy;
+      return request;
     }
-    if (this.copies) {
+    if (copy) {
       try {
         copyArguments(args, this.className, method);
       } catch (error) {
         request.reject(error);
-        return request.proxy;
+        return request;
       }
     }
     // Futures given as top-level arguments are resolved before the request starts.
@@ -236,14 +286,14 @@ export class ActiveObject implements SchedulerHost<Request> {
       if (argCore.outcome === 1) args[i] = this.copyArgValue(argCore.value, i, method);
       else if (argCore.outcome === 2) {
         request.reject(argCore.value);
-        return request.proxy;
+        return request;
       } else this.awaitArgument(request, argCore, i);
     }
     request.held = request.pendingArgs > 0;
     this.link(request);
     if (observed) this.event('request.sent', request);
     this.scheduler.submit(request);
-    return request.proxy;
+    return request;
   }
 
   private copyArgValue(value: unknown, index: number, method: string): unknown {
@@ -390,7 +440,7 @@ export class ActiveObject implements SchedulerHost<Request> {
   private complete(request: Request, ok: boolean, value: unknown): void {
     // Abandoned (immediate termination) or already completed (a thenable calling back twice).
     if (request.abandoned || request.state === RequestState.Done) return;
-    if (ok && this.copies) {
+    if (ok && this.copies && !request.fromWire) {
       try {
         value = copyResult(value, this.className, request.method);
       } catch (error) {
@@ -598,7 +648,7 @@ function refOf(request: Request): RequestRef {
 
 // ------------------------------------------------------------------ stubs
 
-const stubClasses = new WeakMap<object, new (obj: ActiveObject) => object>();
+const stubClasses = new WeakMap<object, new (obj: CallTarget) => object>();
 const selfRefs = new WeakMap<object, object>();
 
 /**
@@ -607,12 +657,12 @@ const selfRefs = new WeakMap<object, object>();
  * call costs one property load and one call. `then` is never stubbed (it would make the
  * reference a thenable).
  */
-function stubClass(ctor: Function, policy: Policy): new (obj: ActiveObject) => object {
+export function stubClass(ctor: Function, policy: Policy): new (obj: CallTarget) => object {
   const known = stubClasses.get(ctor);
   if (known !== undefined) return known;
   const Stub = class {
-    readonly [ACTIVE_OBJECT]: ActiveObject;
-    constructor(obj: ActiveObject) {
+    readonly [ACTIVE_OBJECT]: CallTarget;
+    constructor(obj: CallTarget) {
       this[ACTIVE_OBJECT] = obj;
     }
   };
@@ -620,7 +670,7 @@ function stubClass(ctor: Function, policy: Policy): new (obj: ActiveObject) => o
   const proto = Stub.prototype as unknown as Record<string, unknown>;
   for (const name of methodNames(ctor)) {
     const groupId = policy.methodGroup.get(name) ?? policy.groupCount;
-    proto[name] = function (this: { [ACTIVE_OBJECT]: ActiveObject }, ...args: unknown[]) {
+    proto[name] = function (this: { [ACTIVE_OBJECT]: CallTarget }, ...args: unknown[]) {
       return this[ACTIVE_OBJECT].call(name, groupId, args);
     };
   }
@@ -647,6 +697,19 @@ function methodNames(ctor: Function): string[] {
 // ------------------------------------------------------------------ public API
 
 export interface NewActiveOptions {
+  /**
+   * Where the object lives: 'local' (this thread), 'auto' (the worker pool: one per core,
+   * round-robin), a node from `createWorkerNode()`, or a node id.
+   * @default 'local'
+   */
+  node?: 'local' | 'auto' | { readonly id: number } | number;
+  /**
+   * The module that exports the class, for placement on another node when it cannot be told
+   * from the class (no multiactive class decorator, or bundled code): `import.meta.url`.
+   */
+  module?: string | URL;
+  /** The name the class is exported under, if not its class name. */
+  exportName?: string;
   /**
    * Copy arguments and results (structured-clone semantics) so that code behaves the same
    * on one thread or many. `false` skips the copies for this object: only for objects that
@@ -679,28 +742,69 @@ export function newActive<T extends object, A extends unknown[]>(
     throw new ArgumentError(`newActive expects options to be an object, got ${describe(options)}`);
   }
   for (const key of Object.keys(options ?? {})) {
-    if (key !== 'copy') throw new ArgumentError(`Unknown newActive option \`${key}\`; known options: copy`);
+    if (!NEW_ACTIVE_OPTIONS.includes(key)) {
+      throw new ArgumentError(
+        `Unknown newActive option \`${key}\`; known options: ${NEW_ACTIVE_OPTIONS.join(', ')}`,
+      );
+    }
   }
-  const obj = new ActiveObject(
-    Cls as unknown as new (
-      ...a: never[]
-    ) => object,
-    [...(args ?? [])],
-    options ?? {},
-  );
+  const ctor = Cls as unknown as new (...a: never[]) => object;
+  if (options?.node !== undefined && placement !== undefined) {
+    const remote = placement.place(ctor, [...(args ?? [])], options);
+    if (remote !== undefined) return remote as Active<T>;
+  }
+  const obj = new ActiveObject(ctor, [...(args ?? [])], options ?? {});
   return obj.stub as Active<T>;
 }
 
-/** The engine behind an active reference, or an ArgumentError naming the caller. */
-export function objectOf(active: unknown, caller: string): ActiveObject {
-  const obj =
+const NEW_ACTIVE_OPTIONS = ['copy', 'node', 'module', 'exportName'];
+
+/** What a stub calls: a local `ActiveObject` or a remote object's proxy. */
+export interface CallTarget {
+  call(method: string, groupId: number, args: unknown[]): object;
+}
+
+/** Set by src/node/placement.ts: objects on other nodes. */
+export interface PlacementHooks {
+  /** A stub for an object placed on another node, or undefined to create it here. */
+  place(
+    ctor: new (...args: never[]) => object,
+    args: unknown[],
+    options: NewActiveOptions,
+  ): object | undefined;
+  shutdownNodes(immediate: boolean): Promise<void>;
+  /** Terminate an object of another node; undefined if `target` is not remote. */
+  terminateRemote(target: CallTarget, immediate: boolean): Promise<void> | undefined;
+}
+
+let placement: PlacementHooks | undefined;
+
+export function setPlacementHooks(hooks: PlacementHooks): void {
+  placement = hooks;
+}
+
+/** The target behind an active reference (local or remote), or an ArgumentError. */
+function targetOf(active: unknown, caller: string): CallTarget {
+  const target =
     active !== null && typeof active === 'object'
-      ? ((active as Record<symbol, unknown>)[ACTIVE_OBJECT] as ActiveObject | undefined)
+      ? ((active as Record<symbol, unknown>)[ACTIVE_OBJECT] as CallTarget | undefined)
       : undefined;
-  if (obj === undefined) {
+  if (target === undefined) {
     throw new ArgumentError(`${caller} expects an active object (from newActive), got ${describe(active)}`);
   }
-  return obj;
+  return target;
+}
+
+/** The engine behind an active reference of this node, or an ArgumentError naming the caller. */
+export function objectOf(active: unknown, caller: string): ActiveObject {
+  const target = targetOf(active, caller);
+  if (!(target instanceof ActiveObject)) {
+    throw new ArgumentError(
+      `${caller} works on objects of this node; ${(target as { name?: string }).name ?? 'this object'} lives on ` +
+        "another node (call it from inside one of that object's requests, or from its node).",
+    );
+  }
+  return target;
 }
 
 /** True if `value` is an active reference. */
@@ -741,8 +845,10 @@ export interface TerminateOptions {
 
 /** Terminate one active object. Calls made afterwards reject with `TerminatedError`. */
 export function terminate(active: object, options?: TerminateOptions): Promise<void> {
-  const obj = objectOf(active, 'terminate');
-  return obj.terminate(options?.immediate === true);
+  const target = targetOf(active, 'terminate');
+  const remote = placement?.terminateRemote(target, options?.immediate === true);
+  if (remote !== undefined) return remote;
+  return objectOf(active, 'terminate').terminate(options?.immediate === true);
 }
 
 /**
@@ -756,4 +862,5 @@ export async function shutdown(options?: TerminateOptions): Promise<void> {
   const pending: Promise<void>[] = [];
   for (const obj of busyObjects.list()) pending.push(obj.terminate(immediate));
   await Promise.all(pending);
+  if (placement !== undefined && getLocalNode() === 0) await placement.shutdownNodes(immediate);
 }

@@ -5,8 +5,8 @@
  * check `observed` before building an event.
  */
 
-/** Where an object lives. Only the current thread for now. */
-export type NodeId = 'main';
+/** Where an object lives: 0 is the main thread, 1, 2, ... are worker nodes. */
+export type NodeId = number;
 
 export interface RequestRef {
   /** Unique in the process. */

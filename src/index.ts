@@ -32,4 +32,14 @@ export {
   type RequestRef,
 } from './events.js';
 export { Future } from './future-api.js';
+export {
+  createWorkerNode,
+  mainNode,
+  type NodeHandle,
+  type Placement,
+  type WorkerNode,
+  type WorkerNodeOptions,
+  workerNodes,
+} from './node/placement.js';
+export { NodeLostError, RemoteError } from './node/runtime.js';
 export type { Active, FutureOr, Pipelined } from './types.js';

@@ -1,0 +1,86 @@
+/**
+ * A link: this node's connection to one other node (a Worker seen from the main thread, the
+ * parent port seen from a worker, or a MessagePort between two workers).
+ *
+ * Batching: `send` appends to the outgoing batch; the batch leaves in one `postMessage` at the
+ * end of the current turn (a microtask), so a burst of calls costs one structured clone and
+ * one wake-up of the receiver. Order is kept: one batch array, one FIFO port.
+ *
+ * Liveness: a link keeps the process alive only while something waits on it (`hold` /
+ * `release`, counted): an idle runtime never keeps the process alive, and a pending call on
+ * a worker does.
+ */
+import type { MessagePort, Worker } from 'node:worker_threads';
+import type { NodeId, Wire } from './protocol.js';
+
+type Endpoint = Worker | MessagePort;
+
+const RESOLVED = Promise.resolve();
+
+export class Link {
+  readonly node: NodeId;
+  private readonly endpoint: Endpoint;
+  private batch: Wire[] = [];
+  private flushScheduled = false;
+  private holds = 0;
+  private closed = false;
+  private readonly flushNow = (): void => this.flush();
+
+  private readonly keepAlive: boolean;
+
+  constructor(
+    node: NodeId,
+    endpoint: Endpoint,
+    onBatch: (from: Link, batch: Wire[]) => void,
+    options?: { keepAlive?: boolean },
+  ) {
+    this.node = node;
+    this.endpoint = endpoint;
+    this.keepAlive = options?.keepAlive === true;
+    endpoint.on('message', (batch: Wire[]) => onBatch(this, batch));
+    if (!this.keepAlive) endpoint.unref();
+  }
+
+  send(message: Wire): void {
+    if (this.closed) return;
+    this.batch.push(message);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      RESOLVED.then(this.flushNow);
+    }
+  }
+
+  /** Send a message carrying a transferable (a MessagePort) at once, outside the batch. */
+  sendTransfer(message: Wire, transfer: MessagePort[]): void {
+    this.flush();
+    this.endpoint.postMessage([message], transfer);
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.batch.length === 0 || this.closed) return;
+    const batch = this.batch;
+    this.batch = [];
+    this.endpoint.postMessage(batch);
+  }
+
+  /** Something now waits on this link: keep the process alive. */
+  hold(): void {
+    if (this.holds++ === 0 && !this.closed && !this.keepAlive) this.endpoint.ref();
+  }
+
+  release(): void {
+    if (--this.holds === 0 && !this.closed && !this.keepAlive) this.endpoint.unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.batch = [];
+    this.endpoint.unref();
+    if ('close' in this.endpoint) this.endpoint.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * Placement (SPEC §8): where `newActive` puts an object, worker-thread nodes, the automatic
+ * pool, references to objects on other nodes, and shutting the workers down.
+ *
+ * - `createWorkerNode()` starts a worker thread that hosts active objects. Workers are
+ *   connected to each other directly (a MessageChannel per pair, made by the main thread),
+ *   so requests between workers never pass through the main thread.
+ * - `newActive(Cls, args, { node })`: `node` is a `NodeHandle`, a node id, `'auto'` (the
+ *   pool: one worker per core, created on first use, round-robin), or `'local'` (default).
+ * - The class is located in the worker by its module URL, captured when its decorators ran
+ *   (or given as `{ module, exportName }`), and its export name (by default its class name).
+ * - An idle runtime never keeps the process alive: links hold the process only while calls
+ *   are in flight.
+ */
+
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MessageChannel, type ResourceLimits, Worker } from 'node:worker_threads';
+import { compilePolicy, originOf } from '../../decorators/index.js';
+import { getLocalNode, setPlacementHooks, stubClass } from '../active.js';
+import { ArgumentError, describe, TerminatedError } from '../errors.js';
+import { NamedFutureCore } from '../future.js';
+import { ACTIVE_OBJECT } from '../symbols.js';
+import { Link } from './link.js';
+import { MAIN_NODE, type NodeId, type WorkerInit } from './protocol.js';
+import { NodeLostError, node } from './runtime.js';
+
+/** A node objects can be placed on. */
+export interface NodeHandle {
+  readonly id: NodeId;
+  readonly kind: 'main' | 'worker';
+}
+
+/** Where `newActive` places an object. */
+export type Placement = 'local' | 'auto' | { readonly id: NodeId } | NodeId;
+
+// ------------------------------------------------------------ remote objects
+
+/** The caller's side of an object that lives on another node. */
+export class RemoteObject {
+  readonly remote = true;
+  readonly node: NodeId;
+  readonly id: number;
+  readonly className: string;
+  readonly name: string;
+  /** Set when its node is lost, or if its creation could not even be sent. */
+  lost: Error | undefined;
+
+  constructor(nodeId: NodeId, id: number, className: string) {
+    this.node = nodeId;
+    this.id = id;
+    this.className = className;
+    this.name = `${className}#${id}@node${nodeId}`;
+  }
+
+  call(method: string, _groupId: number, args: unknown[]): object {
+    if (this.lost !== undefined) {
+      const failed = new NamedFutureCore(`${this.name}.${method}`);
+      failed.reject(this.lost);
+      return failed.proxy;
+    }
+    return node.call(this.node, this.id, this.name, method, args).proxy;
+  }
+
+  terminate(immediate: boolean): Promise<void> {
+    return node.terminateRemote(this.node, this.id, this.name, immediate);
+  }
+}
+
+/** A stub for a remote object whose class this node does not know: any method name is a call. */
+function proxyStub(remote: RemoteObject): object {
+  const methods = new Map<string, (...args: unknown[]) => object>();
+  return new Proxy(Object.create(null) as object, {
+    get(_target, prop) {
+      if (prop === ACTIVE_OBJECT) return remote;
+      if (typeof prop === 'symbol' || prop === 'then') return undefined;
+      let method = methods.get(prop);
+      if (method === undefined) {
+        method = (...args: unknown[]) => remote.call(prop, 0, args);
+        methods.set(prop, method);
+      }
+      return method;
+    },
+    has: (_target, prop) => prop === ACTIVE_OBJECT,
+  });
+}
+
+node.makeRemoteStub = (nodeId, id, className) => {
+  const stub = proxyStub(new RemoteObject(nodeId, id, className));
+  node.remoteStubs.set(id, stub);
+  return stub;
+};
+
+// ------------------------------------------------------------ worker nodes
+
+/** A worker-thread node (created from the main thread). */
+export class WorkerNode implements NodeHandle {
+  readonly id: NodeId;
+  readonly kind = 'worker' as const;
+  readonly worker: Worker;
+  private ending = false;
+
+  constructor(id: NodeId, worker: Worker) {
+    this.id = id;
+    this.worker = worker;
+  }
+
+  /**
+   * End this node. Graceful by default: its objects refuse new calls, serve what is queued,
+   * then the thread ends. `immediate`: the thread is terminated at once; calls in flight to
+   * it reject with `NodeLostError`.
+   */
+  async terminate(options?: { immediate?: boolean }): Promise<void> {
+    if (this.ending) return;
+    this.ending = true;
+    const link = node.links.get(this.id);
+    if (options?.immediate !== true && link !== undefined && !link.isClosed) {
+      try {
+        // Object id 0 names the whole node: it shuts its objects down gracefully.
+        await node.terminateRemote(this.id, 0, `node ${this.id}`, false);
+      } catch {
+        // The node is gone already: nothing left to serve.
+      }
+    }
+    workers.delete(this.id);
+    pool = pool.filter((w) => w !== this);
+    node.nodeLost(this.id, 'was terminated');
+    await this.worker.terminate();
+  }
+}
+
+export const mainNode: NodeHandle = Object.freeze({ id: MAIN_NODE, kind: 'main' as const });
+
+const workers = new Map<NodeId, WorkerNode>();
+let pool: WorkerNode[] = [];
+let nextPoolIndex = 0;
+let nextNodeId = 1;
+
+/** The worker's bootstrap: load tsx when TypeScript sources run, then the worker main module. */
+const BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.tsx !== undefined) (await import(workerData.tsx)).register();
+  await import(workerData.main);
+})().catch((error) => setImmediate(() => { throw error; }));
+`;
+
+const ownUrl = import.meta.url;
+const runningTypeScript = ownUrl.endsWith('.ts');
+const workerMainUrl = new URL(runningTypeScript ? './worker-main.ts' : './worker-main.js', ownUrl).href;
+
+/** tsx's API, when workers must load TypeScript (our sources, or the app runs under tsx). */
+function tsxApiUrl(force: boolean | undefined): string | undefined {
+  const wanted =
+    force ??
+    (runningTypeScript ||
+      process.execArgv.some((arg) => arg.includes('tsx')) ||
+      process.env.VITEST !== undefined);
+  if (!wanted) return undefined;
+  try {
+    // require.resolve finds the CommonJS entry; the ESM one sits beside it.
+    const cjs = createRequire(fileURLToPath(ownUrl)).resolve('tsx/esm/api');
+    return pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href;
+  } catch {
+    if (force === true || runningTypeScript) {
+      throw new ArgumentError(
+        'Worker nodes need tsx to load TypeScript sources (npm install -D tsx), or run the compiled JavaScript.',
+      );
+    }
+    return undefined;
+  }
+}
+
+export interface WorkerNodeOptions {
+  /** Thread name (shows in debuggers and `process.title` tools). @default `multiactive-node-<id>` */
+  name?: string;
+  /** V8 heap limits of the worker (Node's `ResourceLimits`). */
+  resourceLimits?: ResourceLimits;
+  /**
+   * Load TypeScript sources in the worker through tsx. By default: when this library itself
+   * runs from sources, or the process runs under tsx or vitest.
+   */
+  typescript?: boolean;
+}
+
+/**
+ * Start a worker-thread node. Call it from the main thread. Objects are placed on it with
+ * `newActive(Cls, args, { node })`; it starts at once and serves calls as soon as it has
+ * loaded (calls made earlier wait in order).
+ */
+export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
+  if (getLocalNode() !== MAIN_NODE) {
+    throw new ArgumentError(
+      'createWorkerNode() is called from the main thread; inside a worker, place objects by node id.',
+    );
+  }
+  const id = nextNodeId++;
+  const init: WorkerInit = { node: id, main: workerMainUrl, tsx: tsxApiUrl(options?.typescript) };
+  const worker = new Worker(BOOTSTRAP, {
+    eval: true,
+    workerData: init,
+    name: options?.name ?? `multiactive-node-${id}`,
+    ...(options?.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+  });
+  const handle = new WorkerNode(id, worker);
+  const link = new Link(id, worker, (from, batch) => node.onBatch(from, batch));
+  node.addLink(link);
+  worker.on('error', (error: Error) => node.nodeLost(id, `crashed (${error.name}: ${error.message})`, error));
+  worker.on('exit', (code) => {
+    workers.delete(id);
+    pool = pool.filter((w) => w !== handle);
+    node.nodeLost(id, code === 0 ? 'ended' : `exited with code ${code}`);
+  });
+  // A direct channel to every other worker.
+  for (const other of workers.values()) {
+    const { port1, port2 } = new MessageChannel();
+    node.linkTo(other.id).sendTransfer({ t: 'peer', node: id, port: port1 }, [port1]);
+    link.sendTransfer({ t: 'peer', node: other.id, port: port2 }, [port2]);
+  }
+  workers.set(id, handle);
+  return handle;
+}
+
+/** The worker nodes started so far (not ended). */
+export function workerNodes(): readonly WorkerNode[] {
+  return [...workers.values()];
+}
+
+/** The automatic pool: one worker per core, created when first needed, round-robin. */
+function poolNode(): NodeId {
+  if (getLocalNode() !== MAIN_NODE) return getLocalNode();
+  const size = Math.max(1, availableParallelism());
+  if (pool.length < size) {
+    const created = createWorkerNode({ name: `multiactive-pool-${pool.length + 1}` });
+    pool.push(created);
+    return created.id;
+  }
+  const chosen = pool[nextPoolIndex++ % pool.length]!;
+  return chosen.id;
+}
+
+function resolvePlacement(placement: Placement | undefined): NodeId {
+  if (placement === undefined || placement === 'local') return getLocalNode();
+  if (placement === 'auto') return poolNode();
+  if (typeof placement === 'number' && Number.isInteger(placement) && placement >= 0) return placement;
+  if (typeof placement === 'object' && placement !== null && typeof placement.id === 'number')
+    return placement.id;
+  throw new ArgumentError(
+    `Expected \`node\` to be 'local', 'auto', a node (from createWorkerNode) or a node id, got ${describe(placement)}`,
+  );
+}
+
+// ------------------------------------------------------------ hooks into newActive
+
+setPlacementHooks({
+  place(ctor, args, options) {
+    const target = resolvePlacement(options.node);
+    if (target === getLocalNode()) return undefined;
+    const module = options.module === undefined ? originOf(ctor) : String(options.module);
+    if (module === undefined) {
+      throw new ArgumentError(
+        `${ctor.name} cannot be placed on node ${target}: its module is unknown (the class has no multiactive ` +
+          'class decorator, or the code was bundled). Export the class and pass ' +
+          '{ node, module: import.meta.url } to newActive (and { exportName } if it is exported under another name).',
+      );
+    }
+    const exportName = options.exportName ?? ctor.name;
+    const { id, error } = node.create(target, ctor.name, module, exportName, args);
+    if (error !== undefined) throw error;
+    const remote = new RemoteObject(target, id, ctor.name);
+    const Stub = stubClass(ctor, compilePolicy(ctor));
+    const stub = new Stub(remote);
+    node.remoteStubs.set(id, stub);
+    return stub;
+  },
+  async shutdownNodes(immediate) {
+    await Promise.all([...workers.values()].map((w) => w.terminate({ immediate })));
+    pool = [];
+  },
+  terminateRemote(target, immediate) {
+    if (target instanceof RemoteObject) return target.terminate(immediate);
+    return undefined;
+  },
+});
+
+export { NodeLostError, TerminatedError };

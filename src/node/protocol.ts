@@ -1,0 +1,99 @@
+/**
+ * The wire protocol between nodes (isolates that host active objects): the messages, as one
+ * discriminated union. A link sends them in batches: one `postMessage` of a `Wire[]` per
+ * destination per turn.
+ *
+ * Identities:
+ * - An object is named by its global id: node `k` numbers the objects it creates from
+ *   `k * 2^32 + 1`, so an id is unique in the whole system and says who created it, not
+ *   where it lives; a reference carries both (`node`, `id`).
+ * - A call is named by its key `[origin, rid]`: the calling node and its call counter. The
+ *   same key names the call's future everywhere it travels.
+ *
+ * Values: structured clone (postMessage) does the copying; `codec.ts` first replaces active
+ * references, futures and errors by the `Encoded*` records below, and flags the message
+ * (`enc`) so that the receiver walks only values that contain one.
+ */
+import type { MessagePort } from 'node:worker_threads';
+
+export type NodeId = number;
+export type FutureKey = readonly [origin: NodeId, rid: number];
+
+export const MAIN_NODE: NodeId = 0;
+/** Object ids of node k start at k * ID_STRIDE + 1. */
+export const ID_STRIDE = 2 ** 32;
+
+export type Wire =
+  /** Construct an object here: `new (import(module)[exportName])(...args)`. */
+  | {
+      readonly t: 'create';
+      readonly id: number;
+      readonly module: string;
+      readonly exportName: string;
+      readonly className: string;
+      readonly args: unknown[];
+      readonly enc: boolean;
+    }
+  /** Call `method` on object `id` (hosted here); the result goes to the future `[from, rid]`. */
+  | {
+      readonly t: 'call';
+      readonly rid: number;
+      readonly id: number;
+      readonly method: string;
+      readonly args: unknown[];
+      readonly enc: boolean;
+    }
+  /** The future `key` settled. Sent to its origin and to every node it was forwarded to. */
+  | {
+      readonly t: 'value';
+      readonly key: FutureKey;
+      readonly ok: boolean;
+      readonly value: unknown;
+      readonly enc: boolean;
+    }
+  /** To a future's home: also send its value to node `to`. */
+  | { readonly t: 'forward'; readonly key: FutureKey; readonly to: NodeId }
+  /** From a future's home: too late for `forward` (the value is gone); you deliver it to `to`. */
+  | { readonly t: 'late'; readonly key: FutureKey; readonly to: NodeId }
+  /** Terminate object `id` (hosted here); answer with `value` to the future `[from, rid]`. */
+  | { readonly t: 'terminate'; readonly rid: number; readonly id: number; readonly immediate: boolean }
+  /** Main to worker: a direct channel to another worker. */
+  | { readonly t: 'peer'; readonly node: NodeId; readonly port: MessagePort };
+
+/** What a worker receives in `workerData`. */
+export interface WorkerInit {
+  readonly node: NodeId;
+  /** URL of the worker's main module (src/node/worker-main.{ts,js}). */
+  readonly main: string;
+  /** URL of tsx's ESM API, when TypeScript sources must be loaded; `undefined` otherwise. */
+  readonly tsx: string | undefined;
+}
+
+/** An active reference on the wire. */
+export interface EncodedRef {
+  readonly $ma: 'ref';
+  readonly node: NodeId;
+  readonly id: number;
+  readonly className: string;
+}
+
+/** A future on the wire: where its value will come from (`home`) and its key. */
+export interface EncodedFuture {
+  readonly $ma: 'future';
+  readonly home: NodeId;
+  readonly key: FutureKey;
+}
+
+/** An error on the wire: name, message, stack and cause survive (the class does not). */
+export interface EncodedError {
+  readonly $ma: 'error';
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  readonly cause: unknown;
+  readonly hasCause: boolean;
+  /** Own enumerable data fields (e.g. `code`, `argumentIndex`). */
+  readonly fields: Record<string, unknown>;
+}
+
+export type Encoded = EncodedRef | EncodedFuture | EncodedError;

@@ -1,0 +1,782 @@
+/**
+ * This node's side of the system: the objects it hosts for others, the calls it has in
+ * flight to other nodes, the futures that travel, and the handling of every wire message.
+ * One instance per isolate (`node`).
+ *
+ * Futures across nodes (SPEC §6, first-class): every future that leaves a node has a *home*
+ * (the node where its value is computed) and a key. The receiver registers with the home, so
+ * the value flows home -> receiver directly, never through the node that passed it on:
+ *
+ *   1. Node S sends future F (home H, key K) to node D: if H is S itself, S records D as a
+ *      destination of K; otherwise S sends `forward(K, D)` to H.
+ *   2. H, on `forward`: if K is still pending there, D becomes a destination; if its value is
+ *      already gone, H answers `late(K, D)` to S, and S delivers the value to D itself when it
+ *      has it (S holds F, so it gets the value: from H, or by the same rule from its sender).
+ *   3. When K settles at H, H sends `value(K)` to every destination and forgets K.
+ *   4. D resolves its local future for K once (a duplicate is ignored) and forgets K.
+ *   Memory: every table entry is removed when its value has been delivered; a lost node
+ *   rejects what waited on it.
+ *
+ * Why nothing is delivered twice or lost: H sends a key's value once per registered
+ * destination and then forgets the key; a `forward` that arrives after that is answered with
+ * `late`, so the sender (which will receive the value in any case) delivers it; a receiver
+ * settles a future once.
+ */
+import { type ActiveObject, allocateObjectId, getLocalNode } from '../active.js';
+import { ArgumentError, ConstructionError, CopyError, MultiactiveError, TerminatedError } from '../errors.js';
+import { type FutureCore, futureCore, NamedFutureCore } from '../future.js';
+import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
+import type { Link } from './link.js';
+import type { Encoded, EncodedError, FutureKey, NodeId, Wire } from './protocol.js';
+
+/** A node this one was talking to is gone (worker exited, crashed, or was terminated). */
+export class NodeLostError extends MultiactiveError {
+  readonly node: NodeId;
+  constructor(node: NodeId, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.node = node;
+  }
+}
+
+/** An error rebuilt from the wire: the original name, message, stack and cause, and `remote`. */
+export class RemoteError extends Error {
+  /** The node the error was thrown on. */
+  readonly node: NodeId;
+  constructor(message: string, node: NodeId) {
+    super(message);
+    this.node = node;
+  }
+}
+
+/** A future of a call this node sent to another node. */
+class CallFuture extends NamedFutureCore {
+  readonly target: NodeId;
+  readonly rid: number;
+  constructor(text: string, target: NodeId, rid: number) {
+    super(text);
+    this.target = target;
+    this.rid = rid;
+  }
+}
+
+/** A future received from another node: its value will arrive in a `value` message. */
+class ReceivedFuture extends NamedFutureCore {
+  readonly home: NodeId;
+  readonly key: FutureKey;
+  constructor(home: NodeId, key: FutureKey) {
+    super(`future ${key[0]}:${key[1]} (computed on node ${home})`);
+    this.home = home;
+    this.key = key;
+  }
+}
+
+/** An object hosted here that is still being located (module import) or failed to be. */
+interface PendingObject {
+  /** Calls that arrived meanwhile, with their sender, replayed in order. */
+  readonly pending: { readonly from: NodeId; readonly message: Wire }[];
+  failure: Error | undefined;
+}
+
+const keyText = (key: FutureKey): string => `${key[0]}:${key[1]}`;
+
+export class NodeRuntime {
+  readonly links = new Map<NodeId, Link>();
+  /** Objects other nodes may call: hosted here for another node, or exported by reference. */
+  readonly hosted = new Map<number, ActiveObject | PendingObject>();
+  /** This node's calls in flight to other nodes, by rid. */
+  private readonly calls = new Map<number, CallFuture>();
+  /** Futures whose value is computed here and is awaited elsewhere: key -> destinations. */
+  private readonly homes = new Map<string, NodeId[]>();
+  /** The key under which a local future was exported. */
+  private readonly exportedKeys = new WeakMap<FutureCore, FutureKey>();
+  /** Local futures by their exported key (so that a future sent back home finds itself). */
+  private readonly homeCores = new Map<string, FutureCore>();
+  /** Futures received from other homes, waiting for their value. */
+  private readonly received = new Map<string, ReceivedFuture>();
+  /** Keys this node must deliver to other nodes itself (their `forward` came too late). */
+  private readonly lateTargets = new Map<string, NodeId[]>();
+  private nextRid = 1;
+  /** Remote stubs by object id (one stub per remote object, so identity is kept). */
+  readonly remoteStubs = new Map<number, object>();
+  /** Set by the placement module: makes a stub for a remote object we know nothing about. */
+  makeRemoteStub: ((node: NodeId, id: number, className: string) => object) | undefined;
+  /** Set by the worker main module: shut down every object of this node. */
+  shutdownLocal: ((immediate: boolean) => Promise<void>) | undefined;
+  /** Set by the worker main module: a direct channel to another worker arrived. */
+  onPeer: ((node: NodeId, port: import('node:worker_threads').MessagePort) => void) | undefined;
+  /** Set by the worker main module: locate and construct a hosted object. */
+  construct: ((msg: Extract<Wire, { t: 'create' }>, args: unknown[]) => Promise<ActiveObject>) | undefined;
+
+  get self(): NodeId {
+    return getLocalNode();
+  }
+
+  addLink(link: Link): void {
+    this.links.set(link.node, link);
+  }
+
+  linkTo(node: NodeId): Link {
+    const link = this.links.get(node);
+    if (link === undefined || link.isClosed) {
+      throw new NodeLostError(
+        node,
+        `Node ${node} is not reachable from node ${this.self} (it ended, or never existed).`,
+      );
+    }
+    return link;
+  }
+
+  // ------------------------------------------------------------ outgoing calls
+
+  /** Send a call to object `id` on `node`; returns the future (core) of its result. */
+  call(node: NodeId, id: number, label: string, method: string, args: unknown[]): CallFuture {
+    const rid = this.nextRid++;
+    const future = new CallFuture(`${label}.${method}`, node, rid);
+    let link: Link;
+    try {
+      link = this.linkTo(node);
+    } catch (error) {
+      future.reject(error);
+      return future;
+    }
+    let encoded: { value: unknown[]; enc: boolean };
+    try {
+      encoded = this.encodeArgs(args, node, label, method);
+    } catch (error) {
+      future.reject(error);
+      return future;
+    }
+    this.calls.set(rid, future);
+    link.hold();
+    link.send({ t: 'call', rid, id, method, args: encoded.value, enc: encoded.enc });
+    return future;
+  }
+
+  /** Ask `node` to construct an object; calls sent afterwards queue behind it. */
+  create(
+    node: NodeId,
+    ctorName: string,
+    module: string,
+    exportName: string,
+    args: unknown[],
+  ): { id: number; error: Error | undefined } {
+    const id = allocateObjectId();
+    try {
+      const link = this.linkTo(node);
+      const encoded = this.encodeArgs(args, node, ctorName, 'constructor');
+      link.send({
+        t: 'create',
+        id,
+        module,
+        exportName,
+        className: ctorName,
+        args: encoded.value,
+        enc: encoded.enc,
+      });
+      return { id, error: undefined };
+    } catch (error) {
+      return { id, error: error as Error };
+    }
+  }
+
+  /** Terminate a remote object; resolves when done. */
+  terminateRemote(node: NodeId, id: number, label: string, immediate: boolean): Promise<void> {
+    const rid = this.nextRid++;
+    const future = new CallFuture(`${label}.terminate`, node, rid);
+    try {
+      const link = this.linkTo(node);
+      this.calls.set(rid, future);
+      link.hold();
+      link.send({ t: 'terminate', rid, id, immediate });
+    } catch (error) {
+      future.reject(error);
+    }
+    return future.toPromise() as Promise<void>;
+  }
+
+  private encodeArgs(
+    args: unknown[],
+    to: NodeId,
+    label: string,
+    method: string,
+  ): { value: unknown[]; enc: boolean } {
+    const state = { enc: false };
+    let out: unknown[] = args;
+    for (let i = 0; i < args.length; i++) {
+      const v = args[i];
+      if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
+      let e: unknown;
+      try {
+        e = this.encode(v, to, state, new Set());
+      } catch (error) {
+        throw this.copyError(error, `Argument ${i} of ${label}.${method}`, i);
+      }
+      if (e !== v) {
+        if (out === args) out = args.slice();
+        out[i] = e;
+      }
+    }
+    return { value: out, enc: state.enc };
+  }
+
+  private copyError(error: unknown, subject: string, index: number | undefined): Error {
+    if (!(error instanceof NotWireable)) return error as Error;
+    const where = error.path.length === 0 ? '' : ` (at \`${error.path.reverse().join('')}\`)`;
+    return new CopyError(
+      `${subject} cannot be copied${where}: ${error.message}. Arguments and results are copied (structured clone); ` +
+        'pass data, an active object or a future instead.',
+      index,
+      error.path.join(''),
+    );
+  }
+
+  // ------------------------------------------------------------ codec
+
+  /**
+   * Make `value` ready for structured clone towards node `to`: active references, futures and
+   * errors become `Encoded` records (in a copy of the containers that hold them); everything
+   * else is left for the clone. Returns `value` itself when nothing needed encoding.
+   * Time: O(size of the value).
+   */
+  private encode(value: unknown, to: NodeId, state: { enc: boolean }, seen: Set<object>): unknown {
+    if (value === null) return value;
+    if (typeof value === 'function') {
+      const special = this.encodeSpecial(value, to, state);
+      if (special !== undefined) return special;
+      throw new NotWireable(`a function (${value.name || 'anonymous'}) cannot be copied`);
+    }
+    if (typeof value === 'symbol') throw new NotWireable('a symbol cannot be copied');
+    if (typeof value !== 'object') return value;
+    const special = this.encodeSpecial(value, to, state);
+    if (special !== undefined) return special;
+    if (seen.has(value)) return value;
+    seen.add(value);
+    if (value instanceof Error) {
+      state.enc = true;
+      return this.encodeError(value, to, state, seen);
+    }
+    if (Array.isArray(value)) {
+      let out: unknown[] = value;
+      for (let i = 0; i < value.length; i++) {
+        const e = this.encodeMember(value[i], to, state, seen, `[${i}]`);
+        if (e !== value[i]) {
+          if (out === value) out = value.slice();
+          out[i] = e;
+        }
+      }
+      return out;
+    }
+    if (value instanceof Map) {
+      let changed = false;
+      const entries: [unknown, unknown][] = [];
+      for (const [k, v] of value) {
+        const ek = this.encodeMember(k, to, state, seen, '<key>');
+        const ev = this.encodeMember(v, to, state, seen, `.get(${String(k)})`);
+        changed ||= ek !== k || ev !== v;
+        entries.push([ek, ev]);
+      }
+      return changed ? new Map(entries) : value;
+    }
+    if (value instanceof Set) {
+      let changed = false;
+      const items: unknown[] = [];
+      for (const v of value) {
+        const ev = this.encodeMember(v, to, state, seen, '<element>');
+        changed ||= ev !== v;
+        items.push(ev);
+      }
+      return changed ? new Set(items) : value;
+    }
+    if (
+      ArrayBuffer.isView(value) ||
+      value instanceof ArrayBuffer ||
+      value instanceof Date ||
+      value instanceof RegExp
+    ) {
+      return value;
+    }
+    if (value instanceof Promise)
+      throw new NotWireable('a promise cannot be copied (await it first, or pass a future)');
+    if (value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) {
+      throw new NotWireable(`a ${value.constructor.name} cannot be copied`);
+    }
+    let out: Record<string, unknown> | undefined;
+    for (const key of Object.keys(value)) {
+      const v = (value as Record<string, unknown>)[key];
+      const e = this.encodeMember(v, to, state, seen, `.${key}`);
+      if (e !== v) {
+        out ??= { ...(value as Record<string, unknown>) };
+        out[key] = e;
+      }
+    }
+    return out ?? value;
+  }
+
+  private encodeMember(
+    v: unknown,
+    to: NodeId,
+    state: { enc: boolean },
+    seen: Set<object>,
+    step: string,
+  ): unknown {
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) return v;
+    try {
+      return this.encode(v, to, state, seen);
+    } catch (error) {
+      if (error instanceof NotWireable) error.path.push(step);
+      throw error;
+    }
+  }
+
+  /** Active references and futures; undefined for anything else. */
+  private encodeSpecial(value: object, to: NodeId, state: { enc: boolean }): Encoded | undefined {
+    const target = (value as Record<symbol, unknown>)[ACTIVE_OBJECT] as
+      | (ActiveObject & { remote?: undefined })
+      | { remote: true; node: NodeId; id: number; className: string }
+      | undefined;
+    if (target !== undefined) {
+      state.enc = true;
+      if (target.remote === true)
+        return { $ma: 'ref', node: target.node, id: target.id, className: target.className };
+      const local = target as ActiveObject;
+      this.hosted.set(local.id, local);
+      return { $ma: 'ref', node: this.self, id: local.id, className: local.className };
+    }
+    const core = (value as Record<symbol, unknown>)[FUTURE_CORE] as FutureCore | undefined;
+    if (core !== undefined) {
+      state.enc = true;
+      return this.exportFuture(core, to);
+    }
+    return undefined;
+  }
+
+  private encodeError(error: Error, to: NodeId, state: { enc: boolean }, seen: Set<object>): EncodedError {
+    const fields: Record<string, unknown> = {};
+    for (const key of Object.keys(error)) {
+      if (key === 'cause' || key === 'node') continue;
+      try {
+        fields[key] = this.encode((error as unknown as Record<string, unknown>)[key], to, state, seen);
+      } catch {
+        // A field that cannot travel is dropped; the error itself still does.
+      }
+    }
+    const hasCause = 'cause' in error;
+    let cause: unknown;
+    if (hasCause) {
+      try {
+        cause = this.encode(error.cause, to, state, seen);
+      } catch {
+        cause = String(error.cause);
+      }
+    }
+    return {
+      $ma: 'error',
+      name: error.name,
+      message: error.message,
+      stack: error.stack,
+      cause,
+      hasCause,
+      fields,
+    };
+  }
+
+  /** Send future `core` to node `to`: see the protocol in the module comment. */
+  private exportFuture(core: FutureCore, to: NodeId): Encoded {
+    if (core instanceof ReceivedFuture || core instanceof CallFuture) {
+      const home = core instanceof ReceivedFuture ? core.home : core.target;
+      const key: FutureKey = core instanceof ReceivedFuture ? core.key : [this.self, core.rid];
+      if (core.settled) this.sendValueLater(key, to, core);
+      else if (home === to) this.addLateTarget(key, to, core);
+      else this.linkTo(home).send({ t: 'forward', key, to });
+      return { $ma: 'future', home, key };
+    }
+    // A local future: this node is its home.
+    let key = this.exportedKeys.get(core);
+    if (key === undefined) {
+      key = [this.self, this.nextRid++];
+      const exported = key;
+      this.exportedKeys.set(core, exported);
+      this.homeCores.set(keyText(exported), core);
+      this.homes.set(keyText(exported), []);
+      core.subscribe(
+        (value) => this.settleHome(exported, true, value),
+        (error) => this.settleHome(exported, false, error),
+      );
+    }
+    const destinations = this.homes.get(keyText(key));
+    if (destinations !== undefined) destinations.push(to);
+    else this.sendValueLater(key, to, core); // settled and delivered already: send it again
+    return { $ma: 'future', home: this.self, key };
+  }
+
+  /** After the current batch entry: the receiver must decode the future before its value. */
+  private sendValueLater(key: FutureKey, to: NodeId, core: FutureCore): void {
+    queueMicrotask(() => {
+      if (core.outcome === 1) this.sendValue(key, to, true, core.value);
+      else if (core.outcome === 2) this.sendValue(key, to, false, core.value);
+      else this.addLateTarget(key, to, core);
+    });
+  }
+
+  private addLateTarget(key: FutureKey, to: NodeId, core: FutureCore): void {
+    const text = keyText(key);
+    const list = this.lateTargets.get(text);
+    if (list !== undefined) {
+      list.push(to);
+      return;
+    }
+    this.lateTargets.set(text, [to]);
+    core.subscribe(
+      (v) => this.flushLate(key, true, v),
+      (e) => this.flushLate(key, false, e),
+    );
+  }
+
+  private flushLate(key: FutureKey, ok: boolean, value: unknown): void {
+    const text = keyText(key);
+    const list = this.lateTargets.get(text);
+    if (list === undefined) return;
+    this.lateTargets.delete(text);
+    for (const to of list) this.sendValue(key, to, ok, value);
+  }
+
+  private settleHome(key: FutureKey, ok: boolean, value: unknown): void {
+    const text = keyText(key);
+    const destinations = this.homes.get(text);
+    this.homes.delete(text);
+    this.homeCores.delete(text);
+    if (destinations === undefined) return;
+    for (const to of destinations) this.sendValue(key, to, ok, value);
+  }
+
+  private sendValue(key: FutureKey, to: NodeId, ok: boolean, value: unknown): void {
+    const link = this.links.get(to);
+    if (link === undefined || link.isClosed) return;
+    const state = { enc: false };
+    let encoded: unknown;
+    try {
+      encoded = this.encode(value, to, state, new Set());
+    } catch (error) {
+      ok = false;
+      state.enc = true;
+      encoded = this.encode(this.copyError(error, 'A result', undefined), to, state, new Set());
+    }
+    link.send({ t: 'value', key, ok, value: encoded, enc: state.enc });
+  }
+
+  /** Replace `Encoded` records in a received value (mutated in place: it is a fresh clone). */
+  decode(value: unknown, from: NodeId): unknown {
+    if (value === null || typeof value !== 'object') return value;
+    const record = value as Partial<Encoded> & Record<string, unknown>;
+    switch (record.$ma) {
+      case 'ref':
+        return this.importRef(record as Extract<Encoded, { $ma: 'ref' }>);
+      case 'future':
+        return this.importFuture(record as Extract<Encoded, { $ma: 'future' }>);
+      case 'error':
+        return this.importError(record as EncodedError, from);
+    }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) value[i] = this.decode(value[i], from);
+    } else if (value instanceof Map) {
+      const entries = [...value].map(([k, v]) => [this.decode(k, from), this.decode(v, from)] as const);
+      value.clear();
+      for (const [k, v] of entries) value.set(k, v);
+    } else if (value instanceof Set) {
+      const items = [...value].map((v) => this.decode(v, from));
+      value.clear();
+      for (const v of items) value.add(v);
+    } else if (Object.getPrototypeOf(value) === Object.prototype) {
+      for (const key of Object.keys(value)) record[key] = this.decode(record[key], from);
+    }
+    return value;
+  }
+
+  private importRef(ref: Extract<Encoded, { $ma: 'ref' }>): object {
+    if (ref.node === this.self) {
+      const local = this.hosted.get(ref.id);
+      if (local !== undefined && 'stub' in local) return local.stub;
+    }
+    const known = this.remoteStubs.get(ref.id);
+    if (known !== undefined) return known;
+    if (this.makeRemoteStub === undefined) throw new Error('multiactive: remote references are not set up');
+    const stub = this.makeRemoteStub(ref.node, ref.id, ref.className);
+    return stub;
+  }
+
+  private importFuture(ref: Extract<Encoded, { $ma: 'future' }>): object {
+    const text = keyText(ref.key);
+    if (ref.key[0] === this.self) {
+      const own = this.calls.get(ref.key[1]);
+      if (own !== undefined) return own.proxy;
+    }
+    if (ref.home === this.self) {
+      const core = this.homeCores.get(text);
+      if (core !== undefined) return core.proxy;
+    }
+    let received = this.received.get(text);
+    if (received === undefined) {
+      received = new ReceivedFuture(ref.home, ref.key);
+      this.received.set(text, received);
+    }
+    return received.proxy;
+  }
+
+  private importError(record: EncodedError, from: NodeId): Error {
+    const error = new RemoteError(record.message, from);
+    Object.defineProperty(error, 'name', { value: record.name, writable: true, configurable: true });
+    for (const [k, v] of Object.entries(record.fields)) {
+      (error as unknown as Record<string, unknown>)[k] = this.decode(v, from);
+    }
+    if (record.hasCause) {
+      Object.defineProperty(error, 'cause', {
+        value: this.decode(record.cause, from),
+        writable: true,
+        configurable: true,
+      });
+    }
+    const local = error.stack?.split('\n').slice(1).join('\n') ?? '';
+    error.stack = `${record.stack ?? `${record.name}: ${record.message}`}\n    --- thrown on node ${from}, received on node ${this.self} ---\n${local}`;
+    return error;
+  }
+
+  // ------------------------------------------------------------ incoming messages
+
+  onBatch(from: Link, batch: Wire[]): void {
+    for (const message of batch) {
+      try {
+        this.onMessage(from, message);
+      } catch (error) {
+        process.emitWarning(
+          `multiactive: node ${this.self} failed on a '${message.t}' message: ${String(error)}`,
+          {
+            code: 'MULTIACTIVE_WIRE',
+          },
+        );
+      }
+    }
+  }
+
+  private onMessage(from: Link, message: Wire): void {
+    switch (message.t) {
+      case 'call':
+        this.onCall(from.node, message);
+        return;
+      case 'value':
+        this.onValue(message);
+        return;
+      case 'create':
+        this.onCreate(from.node, message);
+        return;
+      case 'forward': {
+        const destinations = this.homes.get(keyText(message.key));
+        if (destinations !== undefined) destinations.push(message.to);
+        else from.send({ t: 'late', key: message.key, to: message.to });
+        return;
+      }
+      case 'late': {
+        const core = this.coreForKey(message.key);
+        if (core === undefined) return;
+        if (core.settled) this.sendValue(message.key, message.to, core.outcome === 1, core.value);
+        else this.addLateTarget(message.key, message.to, core);
+        return;
+      }
+      case 'terminate':
+        this.onTerminate(from.node, message);
+        return;
+      case 'peer':
+        this.onPeer?.(message.node, message.port);
+        return;
+    }
+  }
+
+  private coreForKey(key: FutureKey): FutureCore | undefined {
+    if (key[0] === this.self) {
+      const own = this.calls.get(key[1]);
+      if (own !== undefined) return own;
+    }
+    return this.received.get(keyText(key)) ?? this.homeCores.get(keyText(key));
+  }
+
+  private onCall(from: NodeId, message: Extract<Wire, { t: 'call' }>): void {
+    const key: FutureKey = [from, message.rid];
+    const target = this.hosted.get(message.id);
+    if (target === undefined) {
+      this.sendValue(
+        key,
+        from,
+        false,
+        new TerminatedError(
+          `No active object ${message.id} on node ${this.self} (terminated, or never created here).`,
+        ),
+      );
+      return;
+    }
+    if (!('stub' in target)) {
+      if (target.failure !== undefined) this.sendValue(key, from, false, target.failure);
+      else target.pending.push({ from, message });
+      return;
+    }
+    const args = message.enc ? (this.decode(message.args, from) as unknown[]) : message.args;
+    const core = target.callFromWire(message.method, args);
+    this.awaitForHome(key, core, from);
+  }
+
+  /** Register `core` (computed here) as the home of `key`, first destination `to`. */
+  private awaitForHome(key: FutureKey, core: FutureCore, to: NodeId): void {
+    if (core.settled) {
+      this.sendValue(key, to, core.outcome === 1, core.value);
+      return;
+    }
+    const text = keyText(key);
+    this.homes.set(text, [to]);
+    this.homeCores.set(text, core);
+    core.subscribe(
+      (v) => this.settleHome(key, true, v),
+      (e) => this.settleHome(key, false, e),
+    );
+  }
+
+  private onValue(message: Extract<Wire, { t: 'value' }>): void {
+    const key = message.key;
+    let core: FutureCore | undefined;
+    if (key[0] === this.self) {
+      const call = this.calls.get(key[1]);
+      if (call !== undefined) {
+        this.calls.delete(key[1]);
+        this.links.get(call.target)?.release();
+        core = call;
+      }
+    }
+    if (core === undefined) {
+      const text = keyText(key);
+      core = this.received.get(text);
+      this.received.delete(text);
+    }
+    if (core === undefined || core.settled) return; // a duplicate, or nobody waits any more
+    const from = core instanceof CallFuture ? core.target : (core as ReceivedFuture).home;
+    const value = message.enc ? this.decode(message.value, from) : message.value;
+    if (message.ok) core.resolve(value);
+    else core.reject(value);
+  }
+
+  private onCreate(from: NodeId, message: Extract<Wire, { t: 'create' }>): void {
+    const pending: PendingObject = { pending: [], failure: undefined };
+    this.hosted.set(message.id, pending);
+    const construct = this.construct;
+    if (construct === undefined) {
+      pending.failure = new ArgumentError(`Node ${this.self} cannot host objects created by other nodes.`);
+      return;
+    }
+    const args = message.enc ? (this.decode(message.args, from) as unknown[]) : message.args;
+    construct(message, args).then(
+      (obj) => {
+        this.hosted.set(message.id, obj);
+        this.replay(pending);
+      },
+      (error: unknown) => {
+        pending.failure =
+          error instanceof MultiactiveError
+            ? error
+            : new ConstructionError(
+                `${message.className} could not be created on node ${this.self}: ${String(error)}`,
+                {
+                  cause: error,
+                },
+              );
+        this.replay(pending);
+      },
+    );
+  }
+
+  private replay(pending: PendingObject): void {
+    for (const { from, message } of pending.pending) {
+      const link = this.links.get(from);
+      if (link !== undefined) this.onMessage(link, message);
+    }
+    pending.pending.length = 0;
+  }
+
+  private onTerminate(from: NodeId, message: Extract<Wire, { t: 'terminate' }>): void {
+    const key: FutureKey = [from, message.rid];
+    if (message.id === 0) {
+      // The whole node: every object here ends (served first, unless immediate).
+      const done = this.shutdownLocal?.(message.immediate) ?? Promise.resolve();
+      done.then(
+        () => this.sendValue(key, from, true, undefined),
+        (error: unknown) => this.sendValue(key, from, false, error),
+      );
+      return;
+    }
+    const target = this.hosted.get(message.id);
+    if (target === undefined || !('stub' in target)) {
+      this.hosted.delete(message.id);
+      this.sendValue(key, from, true, undefined);
+      return;
+    }
+    target.terminate(message.immediate).then(
+      () => {
+        this.hosted.delete(message.id);
+        this.sendValue(key, from, true, undefined);
+      },
+      (error: unknown) => this.sendValue(key, from, false, error),
+    );
+  }
+
+  // ------------------------------------------------------------ failures
+
+  /** `node` is gone: reject everything that waited on it; calls to it fail from now on. */
+  nodeLost(node: NodeId, reason: string, cause?: unknown): void {
+    const link = this.links.get(node);
+    if (link !== undefined) {
+      link.close();
+      this.links.delete(node);
+    }
+    const error = (what: string) =>
+      new NodeLostError(
+        node,
+        `${what}: node ${node} ${reason}.`,
+        cause === undefined ? undefined : { cause },
+      );
+    for (const [rid, call] of this.calls) {
+      if (call.target !== node) continue;
+      this.calls.delete(rid);
+      call.reject(error(`${call.description} did not complete`));
+    }
+    for (const [text, received] of this.received) {
+      if (received.home !== node) continue;
+      this.received.delete(text);
+      received.reject(error(`A future computed on node ${node} cannot settle`));
+    }
+    for (const [id, stub] of this.remoteStubs) {
+      const remote = (stub as Record<symbol, unknown>)[ACTIVE_OBJECT] as
+        | { node: NodeId; lost?: Error }
+        | undefined;
+      if (remote !== undefined && remote.node === node) {
+        remote.lost = error(`Object ${id} is gone`);
+        this.remoteStubs.delete(id);
+      }
+    }
+  }
+
+  /** Futures and calls still tracked (tests check that memory is released). */
+  get tableSizes(): { calls: number; homes: number; received: number; late: number; homeCores: number } {
+    return {
+      calls: this.calls.size,
+      homes: this.homes.size,
+      received: this.received.size,
+      late: this.lateTargets.size,
+      homeCores: this.homeCores.size,
+    };
+  }
+}
+
+class NotWireable extends Error {
+  readonly path: string[] = [];
+}
+
+/** This isolate's node runtime. */
+export const node = new NodeRuntime();
+
+/** The core of a future argument, if any (re-exported for the placement module). */
+export { futureCore };

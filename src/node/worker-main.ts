@@ -1,0 +1,44 @@
+/**
+ * The main module of a worker-thread node (loaded by the bootstrap in placement.ts). It sets
+ * the node's identity, links it to the main thread and to the other workers, and hosts the
+ * objects other nodes create here: it imports each class from its module and constructs it.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ActiveObject, setLocalNode, shutdown } from '../active.js';
+import { ArgumentError } from '../errors.js';
+import '../index.js'; // the public API and its hooks, as user modules will import them
+import { Link } from './link.js';
+import { ID_STRIDE, MAIN_NODE, type WorkerInit } from './protocol.js';
+import { node } from './runtime.js';
+
+const init = workerData as WorkerInit;
+if (parentPort === null) throw new Error('multiactive: worker-main runs only in a worker thread');
+setLocalNode(init.node, init.node * ID_STRIDE);
+
+const onBatch = node.onBatch.bind(node);
+// The parent port keeps this thread alive until the main thread ends it.
+node.addLink(new Link(MAIN_NODE, parentPort, onBatch, { keepAlive: true }));
+
+node.onPeer = (peer, port) => {
+  node.addLink(new Link(peer, port, onBatch));
+  port.on('close', () => node.nodeLost(peer, 'closed its channel'));
+};
+
+node.shutdownLocal = (immediate) => shutdown({ immediate });
+
+node.construct = async (message, args) => {
+  const module = (await import(message.module)) as Record<string, unknown>;
+  let ctor = module[message.exportName];
+  if (typeof ctor !== 'function') {
+    ctor = Object.values(module).find(
+      (value) => typeof value === 'function' && value.name === message.className,
+    );
+  }
+  if (typeof ctor !== 'function') {
+    throw new ArgumentError(
+      `${message.className} is not exported by ${message.module}: worker nodes import classes by module and name. ` +
+        'Export the class (or pass { exportName } to newActive if it is exported under another name).',
+    );
+  }
+  return new ActiveObject(ctor as new (...a: never[]) => object, args, {}, message.id, true);
+};
