@@ -405,8 +405,8 @@ export class ActiveObject implements SchedulerHost<Request> {
         objectId: this.id,
         className: this.className,
         error,
-        admitted,
-        other,
+        admitted: refOf(admitted),
+        other: refOf(other),
       });
     } else if (!this.warnedConditions) {
       this.warnedConditions = true;

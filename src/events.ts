@@ -93,12 +93,25 @@ export let observed = false;
  */
 export function onEvent(listener: EventListener): () => void {
   listeners.push(listener);
-  observed = true;
+  setObserved(true);
   return () => {
     const i = listeners.indexOf(listener);
     if (i >= 0) listeners.splice(i, 1);
-    observed = listeners.length > 0;
+    setObserved(listeners.length > 0);
   };
+}
+
+const observerHooks: ((observed: boolean) => void)[] = [];
+
+/** Called whenever `observed` changes (worker nodes start or stop sending their events). */
+export function onObservedChange(hook: (observed: boolean) => void): void {
+  observerHooks.push(hook);
+}
+
+function setObserved(value: boolean): void {
+  if (observed === value) return;
+  observed = value;
+  for (const hook of observerHooks) hook(value);
 }
 
 export function emit(event: MultiactiveEvent): void {

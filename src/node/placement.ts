@@ -20,6 +20,7 @@ import { MessageChannel, type ResourceLimits, Worker } from 'node:worker_threads
 import { compilePolicy, originOf } from '../../decorators/index.js';
 import { getLocalNode, setPlacementHooks, stubClass } from '../active.js';
 import { ArgumentError, describe, TerminatedError } from '../errors.js';
+import { observed, onObservedChange } from '../events.js';
 import { NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT } from '../symbols.js';
 import { Link } from './link.js';
@@ -196,7 +197,13 @@ export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
     );
   }
   const id = nextNodeId++;
-  const init: WorkerInit = { node: id, main: workerMainUrl, tsx: tsxApiUrl(options?.typescript) };
+  const init: WorkerInit = {
+    node: id,
+    main: workerMainUrl,
+    tsx: tsxApiUrl(options?.typescript),
+    timeOrigin: performance.timeOrigin,
+    observed,
+  };
   const worker = new Worker(BOOTSTRAP, {
     eval: true,
     workerData: init,
@@ -223,6 +230,11 @@ export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
 }
 
 /** The worker nodes started so far (not ended). */
+// Worker nodes send their events while someone observes on the main thread.
+onObservedChange((on) => {
+  for (const w of workers.values()) node.links.get(w.id)?.send({ t: 'observe', on });
+});
+
 export function workerNodes(): readonly WorkerNode[] {
   return [...workers.values()];
 }

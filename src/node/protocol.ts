@@ -57,6 +57,10 @@ export type Wire =
   | { readonly t: 'late'; readonly key: FutureKey; readonly to: NodeId }
   /** Terminate object `id` (hosted here); answer with `value` to the future `[from, rid]`. */
   | { readonly t: 'terminate'; readonly rid: number; readonly id: number; readonly immediate: boolean }
+  /** Main to worker: send your events to me (`on`), or stop. */
+  | { readonly t: 'observe'; readonly on: boolean }
+  /** Worker to main: events of its objects, times already on the main thread's clock. */
+  | { readonly t: 'events'; readonly events: unknown[] }
   /** Main to worker: a direct channel to another worker. */
   | { readonly t: 'peer'; readonly node: NodeId; readonly port: MessagePort };
 
@@ -67,6 +71,10 @@ export interface WorkerInit {
   readonly main: string;
   /** URL of tsx's ESM API, when TypeScript sources must be loaded; `undefined` otherwise. */
   readonly tsx: string | undefined;
+  /** The main thread's `performance.timeOrigin`: events are sent on its clock. */
+  readonly timeOrigin: number;
+  /** Whether the main thread observes events right now. */
+  readonly observed: boolean;
 }
 
 /** An active reference on the wire. */

@@ -24,6 +24,7 @@
  */
 import { type ActiveObject, allocateObjectId, getLocalNode } from '../active.js';
 import { ArgumentError, ConstructionError, CopyError, MultiactiveError, TerminatedError } from '../errors.js';
+import { emit, type MultiactiveEvent } from '../events.js';
 import { type FutureCore, futureCore, NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
 import type { Link } from './link.js';
@@ -102,6 +103,8 @@ export class NodeRuntime {
   makeRemoteStub: ((node: NodeId, id: number, className: string) => object) | undefined;
   /** Set by the worker main module: shut down every object of this node. */
   shutdownLocal: ((immediate: boolean) => Promise<void>) | undefined;
+  /** Set by the worker main module: the main thread (stops) observing events. */
+  onObserve: ((on: boolean) => void) | undefined;
   /** Set by the worker main module: a direct channel to another worker arrived. */
   onPeer: ((node: NodeId, port: import('node:worker_threads').MessagePort) => void) | undefined;
   /** Set by the worker main module: locate and construct a hosted object. */
@@ -586,6 +589,12 @@ export class NodeRuntime {
         return;
       case 'peer':
         this.onPeer?.(message.node, message.port);
+        return;
+      case 'observe':
+        this.onObserve?.(message.on);
+        return;
+      case 'events':
+        for (const event of message.events) emit(event as MultiactiveEvent);
         return;
     }
   }

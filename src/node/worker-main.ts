@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ActiveObject, setLocalNode, shutdown } from '../active.js';
 import { ArgumentError } from '../errors.js';
+import { onEvent } from '../events.js';
 import '../index.js'; // the public API and its hooks, as user modules will import them
 import { Link } from './link.js';
 import { ID_STRIDE, MAIN_NODE, type WorkerInit } from './protocol.js';
@@ -25,6 +26,32 @@ node.onPeer = (peer, port) => {
 };
 
 node.shutdownLocal = (immediate) => shutdown({ immediate });
+
+// Events go to the main thread while it observes: batched per turn, on its clock, with
+// errors reduced to what can be cloned.
+const clockShift = performance.timeOrigin - init.timeOrigin;
+let stopForwarding: (() => void) | undefined;
+node.onObserve = (on) => {
+  stopForwarding?.();
+  stopForwarding = undefined;
+  if (!on) return;
+  const main = node.linkTo(MAIN_NODE);
+  stopForwarding = onEvent((event) => {
+    const sent: Record<string, unknown> = { ...event, time: event.time + clockShift };
+    if ('error' in event && event.error !== undefined) sent.error = plainError(event.error);
+    main.send({ t: 'events', events: [sent] });
+  });
+};
+if (init.observed) node.onObserve(true);
+
+function plainError(error: unknown): unknown {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  try {
+    return structuredClone(error);
+  } catch {
+    return String(error);
+  }
+}
 
 node.construct = async (message, args) => {
   const module = (await import(message.module)) as Record<string, unknown>;

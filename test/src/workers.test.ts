@@ -1,4 +1,6 @@
 /** Worker-thread nodes: the same active objects, placed across threads (SPEC §6–§8). */
+
+import { threadId } from 'node:worker_threads';
 import {
   ConstructionError,
   CopyError,
@@ -10,10 +12,10 @@ import {
   shutdown,
   type WorkerNode,
 } from 'multiactive';
-import { threadId } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { node } from '../../src/node/runtime.js';
-import { Broken, Counter } from '../fixtures/workers.js';
+import { Broken, Counter, Store } from '../fixtures/workers.js';
+import { Trace } from '../support/trace.js';
 
 let w1: WorkerNode;
 let w2: WorkerNode;
@@ -95,5 +97,34 @@ describe('worker nodes', () => {
     const b = newActive(Counter, [0], { node: w2 });
     await Promise.all(Array.from({ length: 50 }, () => a.inc(b.inc(1))));
     expect(node.tableSizes).toEqual({ calls: 0, homes: 0, received: 0, late: 0, homeCores: 0 });
+  });
+});
+
+describe('events of worker nodes', () => {
+  it('reach the main thread: readers overlap, writers run alone, on a worker', async () => {
+    const trace = new Trace();
+    try {
+      const store = newActive(Store, [], { node: w2 });
+      const values = await Promise.all([
+        store.write(1),
+        store.read(),
+        store.read(),
+        store.write(10),
+        store.read(),
+      ]);
+      expect(values).toEqual([undefined, 1, 1, undefined, 11]);
+      await trace.until(() => trace.count('request.finished', 'read') === 3, 'the reads to be reported');
+      expect(
+        trace.overlaps(
+          (iv) => iv.method === 'write',
+          () => true,
+        ),
+      ).toEqual([]);
+      expect(trace.maxConcurrent('inService', (r) => r.method === 'read')).toBe(2);
+      const created = trace.events.find((e) => e.type === 'object.created');
+      expect(created?.type === 'object.created' && created.node).toBe(w2.id);
+    } finally {
+      trace.close();
+    }
   });
 });
