@@ -25,7 +25,7 @@
 import { type ActiveObject, allocateObjectId, getLocalNode } from '../active.js';
 import { ArgumentError, ConstructionError, CopyError, MultiactiveError, TerminatedError } from '../errors.js';
 import { emit, type MultiactiveEvent } from '../events.js';
-import { type FutureCore, futureCore, NamedFutureCore } from '../future.js';
+import { FutureCore, futureCore, NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
 import type { Link } from './link.js';
 import type { Encoded, EncodedError, FutureKey, NodeId, Wire } from './protocol.js';
@@ -50,13 +50,21 @@ export class RemoteError extends Error {
 }
 
 /** A future of a call this node sent to another node. */
-class CallFuture extends NamedFutureCore {
+class CallFuture extends FutureCore {
   readonly target: NodeId;
   readonly rid: number;
-  constructor(text: string, target: NodeId, rid: number) {
-    super(text);
+  private readonly label: string;
+  private readonly method: string;
+  constructor(label: string, method: string, target: NodeId, rid: number) {
+    super();
+    this.label = label;
+    this.method = method;
     this.target = target;
     this.rid = rid;
+  }
+  /** Built only when a message needs it (not on every call). */
+  get description(): string {
+    return `${this.label}.${this.method}`;
   }
 }
 
@@ -134,7 +142,7 @@ export class NodeRuntime {
   /** Send a call to object `id` on `node`; returns the future (core) of its result. */
   call(node: NodeId, id: number, label: string, method: string, args: unknown[]): CallFuture {
     const rid = this.nextRid++;
-    const future = new CallFuture(`${label}.${method}`, node, rid);
+    const future = new CallFuture(label, method, node, rid);
     let link: Link;
     try {
       link = this.linkTo(node);
@@ -185,7 +193,7 @@ export class NodeRuntime {
   /** Terminate a remote object; resolves when done. */
   terminateRemote(node: NodeId, id: number, label: string, immediate: boolean): Promise<void> {
     const rid = this.nextRid++;
-    const future = new CallFuture(`${label}.terminate`, node, rid);
+    const future = new CallFuture(label, 'terminate', node, rid);
     try {
       const link = this.linkTo(node);
       this.calls.set(rid, future);
