@@ -11,7 +11,7 @@
  * a worker does.
  */
 import type { MessagePort, Worker } from 'node:worker_threads';
-import type { NodeId, Wire } from './protocol.js';
+import { CALL, type NodeId, OTHER, VALUE, type Wire } from './protocol.js';
 
 type Endpoint = Worker | MessagePort;
 
@@ -20,7 +20,8 @@ const RESOLVED = Promise.resolve();
 export class Link {
   readonly node: NodeId;
   private readonly endpoint: Endpoint;
-  private batch: Wire[] = [];
+  /** Flat entries: see `CALL`, `VALUE`, `OTHER` in protocol.ts. */
+  private batch: unknown[] = [];
   private flushScheduled = false;
   private holds = 0;
   private closed = false;
@@ -31,19 +32,37 @@ export class Link {
   constructor(
     node: NodeId,
     endpoint: Endpoint,
-    onBatch: (from: Link, batch: Wire[]) => void,
+    onBatch: (from: Link, batch: unknown[]) => void,
     options?: { keepAlive?: boolean },
   ) {
     this.node = node;
     this.endpoint = endpoint;
     this.keepAlive = options?.keepAlive === true;
-    endpoint.on('message', (batch: Wire[]) => onBatch(this, batch));
+    endpoint.on('message', (batch: unknown[]) => onBatch(this, batch));
     if (!this.keepAlive) endpoint.unref();
   }
 
+  /** A rare message, as an object. */
   send(message: Wire): void {
     if (this.closed) return;
-    this.batch.push(message);
+    this.batch.push(OTHER, message);
+    this.schedule();
+  }
+
+  /** The hot messages go as flat tuples: structured clone of objects costs twice as much. */
+  sendCall(rid: number, id: number, method: string, args: unknown[], enc: boolean): void {
+    if (this.closed) return;
+    this.batch.push(CALL, rid, id, method, args, enc);
+    this.schedule();
+  }
+
+  sendValue(origin: NodeId, rid: number, ok: boolean, value: unknown, enc: boolean): void {
+    if (this.closed) return;
+    this.batch.push(VALUE, origin, rid, ok, value, enc);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       RESOLVED.then(this.flushNow);
@@ -53,7 +72,7 @@ export class Link {
   /** Send a message carrying a transferable (a MessagePort) at once, outside the batch. */
   sendTransfer(message: Wire, transfer: MessagePort[]): void {
     this.flush();
-    this.endpoint.postMessage([message], transfer);
+    this.endpoint.postMessage([OTHER, message], transfer);
   }
 
   flush(): void {

@@ -17,6 +17,23 @@
 import type { MessagePort } from 'node:worker_threads';
 
 export type NodeId = number;
+
+/**
+ * A batch is one flat array of entries, each a tag and its fields:
+ * - `CALL, rid, id, method, args, enc`: the `call` message;
+ * - `VALUE, origin, rid, ok, value, enc`: the `value` message for future `[origin, rid]`;
+ * - `OTHER, message`: any other `Wire` message, as an object.
+ * The two hot messages are flat because structured clone writes every object's keys: flat
+ * tuples halve the cost of a batch (measured: 440k -> 650-970k messages/s for lockstep
+ * batches of 100 between two threads, raw postMessage, on the 2-core CI machine).
+ */
+export const CALL = 1;
+export const VALUE = 2;
+export const OTHER = 3;
+
+/** Nodes per system: future keys pack `rid * MAX_NODES + origin` into one exact number. */
+export const MAX_NODES = 1024;
+export const numericKey = (origin: NodeId, rid: number): number => rid * MAX_NODES + origin;
 export type FutureKey = readonly [origin: NodeId, rid: number];
 
 export const MAIN_NODE: NodeId = 0;
@@ -34,23 +51,8 @@ export type Wire =
       readonly args: unknown[];
       readonly enc: boolean;
     }
-  /** Call `method` on object `id` (hosted here); the result goes to the future `[from, rid]`. */
-  | {
-      readonly t: 'call';
-      readonly rid: number;
-      readonly id: number;
-      readonly method: string;
-      readonly args: unknown[];
-      readonly enc: boolean;
-    }
-  /** The future `key` settled. Sent to its origin and to every node it was forwarded to. */
-  | {
-      readonly t: 'value';
-      readonly key: FutureKey;
-      readonly ok: boolean;
-      readonly value: unknown;
-      readonly enc: boolean;
-    }
+  // `call` (object `id`, `method`, `args` -> future `[from, rid]`) and `value` (future
+  // `[origin, rid]` settled with `ok`, `value`) travel as flat entries: see CALL, VALUE.
   /** To a future's home: also send its value to node `to`. */
   | { readonly t: 'forward'; readonly key: FutureKey; readonly to: NodeId }
   /** From a future's home: too late for `forward` (the value is gone); you deliver it to `to`. */

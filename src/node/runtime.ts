@@ -28,7 +28,17 @@ import { emit, type MultiactiveEvent } from '../events.js';
 import { FutureCore, futureCore, NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
 import type { Link } from './link.js';
-import type { Encoded, EncodedError, FutureKey, NodeId, Wire } from './protocol.js';
+import {
+  CALL,
+  type Encoded,
+  type EncodedError,
+  type FutureKey,
+  type NodeId,
+  numericKey,
+  OTHER,
+  VALUE,
+  type Wire,
+} from './protocol.js';
 
 /** A node this one was talking to is gone (worker exited, crashed, or was terminated). */
 export class NodeLostError extends MultiactiveError {
@@ -82,11 +92,19 @@ class ReceivedFuture extends NamedFutureCore {
 /** An object hosted here that is still being located (module import) or failed to be. */
 interface PendingObject {
   /** Calls that arrived meanwhile, with their sender, replayed in order. */
-  readonly pending: { readonly from: NodeId; readonly message: Wire }[];
+  readonly pending: BufferedCall[];
   failure: Error | undefined;
 }
 
-const keyText = (key: FutureKey): string => `${key[0]}:${key[1]}`;
+interface BufferedCall {
+  readonly from: NodeId;
+  readonly rid: number;
+  readonly method: string;
+  readonly args: unknown[];
+  readonly enc: boolean;
+}
+
+const keyText = (key: FutureKey): number => numericKey(key[0], key[1]);
 
 export class NodeRuntime {
   readonly links = new Map<NodeId, Link>();
@@ -95,15 +113,15 @@ export class NodeRuntime {
   /** This node's calls in flight to other nodes, by rid. */
   private readonly calls = new Map<number, CallFuture>();
   /** Futures whose value is computed here and is awaited elsewhere: key -> destinations. */
-  private readonly homes = new Map<string, NodeId[]>();
+  private readonly homes = new Map<number, NodeId[]>();
   /** The key under which a local future was exported. */
   private readonly exportedKeys = new WeakMap<FutureCore, FutureKey>();
   /** Local futures by their exported key (so that a future sent back home finds itself). */
-  private readonly homeCores = new Map<string, FutureCore>();
+  private readonly homeCores = new Map<number, FutureCore>();
   /** Futures received from other homes, waiting for their value. */
-  private readonly received = new Map<string, ReceivedFuture>();
+  private readonly received = new Map<number, ReceivedFuture>();
   /** Keys this node must deliver to other nodes itself (their `forward` came too late). */
-  private readonly lateTargets = new Map<string, NodeId[]>();
+  private readonly lateTargets = new Map<number, NodeId[]>();
   private nextRid = 1;
   /** Remote stubs by object id (one stub per remote object, so identity is kept). */
   readonly remoteStubs = new Map<number, object>();
@@ -159,7 +177,7 @@ export class NodeRuntime {
     }
     this.calls.set(rid, future);
     link.hold();
-    link.send({ t: 'call', rid, id, method, args: encoded.value, enc: encoded.enc });
+    link.sendCall(rid, id, method, encoded.value, encoded.enc);
     return future;
   }
 
@@ -472,7 +490,7 @@ export class NodeRuntime {
       state.enc = true;
       encoded = this.encode(this.copyError(error, 'A result', undefined), to, state, new Set());
     }
-    link.send({ t: 'value', key, ok, value: encoded, enc: state.enc });
+    link.sendValue(key[0], key[1], ok, encoded, state.enc);
   }
 
   /** Replace `Encoded` records in a received value (mutated in place: it is a fresh clone). */
@@ -553,29 +571,51 @@ export class NodeRuntime {
 
   // ------------------------------------------------------------ incoming messages
 
-  onBatch(from: Link, batch: Wire[]): void {
-    for (const message of batch) {
+  /** One batch from `from`: flat entries (see protocol.ts), handled in order. */
+  onBatch(from: Link, batch: unknown[]): void {
+    let i = 0;
+    while (i < batch.length) {
+      const tag = batch[i];
       try {
-        this.onMessage(from, message);
+        if (tag === CALL) {
+          i += 6;
+          this.onCall(
+            from.node,
+            batch[i - 5] as number,
+            batch[i - 4] as number,
+            batch[i - 3] as string,
+            batch[i - 2] as unknown[],
+            batch[i - 1] as boolean,
+          );
+        } else if (tag === VALUE) {
+          i += 6;
+          this.onValue(
+            batch[i - 5] as NodeId,
+            batch[i - 4] as number,
+            batch[i - 3] as boolean,
+            batch[i - 2],
+            batch[i - 1] as boolean,
+          );
+        } else if (tag === OTHER) {
+          i += 2;
+          this.onMessage(from, batch[i - 1] as Wire);
+        } else {
+          throw new Error(`malformed batch entry (tag ${String(tag)}); the rest of the batch is dropped`);
+        }
       } catch (error) {
         process.emitWarning(
-          `multiactive: node ${this.self} failed on a '${message.t}' message: ${String(error)}`,
+          `multiactive: node ${this.self} failed on a message from node ${from.node}: ${String(error)}`,
           {
             code: 'MULTIACTIVE_WIRE',
           },
         );
+        if (tag !== CALL && tag !== VALUE && tag !== OTHER) return;
       }
     }
   }
 
   private onMessage(from: Link, message: Wire): void {
     switch (message.t) {
-      case 'call':
-        this.onCall(from.node, message);
-        return;
-      case 'value':
-        this.onValue(message);
-        return;
       case 'create':
         this.onCreate(from.node, message);
         return;
@@ -615,28 +655,22 @@ export class NodeRuntime {
     return this.received.get(keyText(key)) ?? this.homeCores.get(keyText(key));
   }
 
-  private onCall(from: NodeId, message: Extract<Wire, { t: 'call' }>): void {
-    const key: FutureKey = [from, message.rid];
-    const target = this.hosted.get(message.id);
+  private onCall(from: NodeId, rid: number, id: number, method: string, args: unknown[], enc: boolean): void {
+    const target = this.hosted.get(id);
     if (target === undefined) {
-      this.sendValue(
-        key,
-        from,
-        false,
-        new TerminatedError(
-          `No active object ${message.id} on node ${this.self} (terminated, or never created here).`,
-        ),
+      const error = new TerminatedError(
+        `No active object ${id} on node ${this.self} (terminated, or never created here).`,
       );
+      this.sendValue([from, rid], from, false, error);
       return;
     }
     if (!('stub' in target)) {
-      if (target.failure !== undefined) this.sendValue(key, from, false, target.failure);
-      else target.pending.push({ from, message });
+      if (target.failure !== undefined) this.sendValue([from, rid], from, false, target.failure);
+      else target.pending.push({ from, rid, method, args, enc });
       return;
     }
-    const args = message.enc ? (this.decode(message.args, from) as unknown[]) : message.args;
-    const core = target.callFromWire(message.method, args);
-    this.awaitForHome(key, core, from);
+    const core = target.callFromWire(method, enc ? (this.decode(args, from) as unknown[]) : args);
+    this.awaitForHome([from, rid], core, from);
   }
 
   /** Register `core` (computed here) as the home of `key`, first destination `to`. */
@@ -654,27 +688,26 @@ export class NodeRuntime {
     );
   }
 
-  private onValue(message: Extract<Wire, { t: 'value' }>): void {
-    const key = message.key;
+  private onValue(origin: NodeId, rid: number, ok: boolean, value: unknown, enc: boolean): void {
     let core: FutureCore | undefined;
-    if (key[0] === this.self) {
-      const call = this.calls.get(key[1]);
+    if (origin === this.self) {
+      const call = this.calls.get(rid);
       if (call !== undefined) {
-        this.calls.delete(key[1]);
+        this.calls.delete(rid);
         this.links.get(call.target)?.release();
         core = call;
       }
     }
     if (core === undefined) {
-      const text = keyText(key);
-      core = this.received.get(text);
-      this.received.delete(text);
+      const key = numericKey(origin, rid);
+      core = this.received.get(key);
+      this.received.delete(key);
     }
     if (core === undefined || core.settled) return; // a duplicate, or nobody waits any more
     const from = core instanceof CallFuture ? core.target : (core as ReceivedFuture).home;
-    const value = message.enc ? this.decode(message.value, from) : message.value;
-    if (message.ok) core.resolve(value);
-    else core.reject(value);
+    const decoded = enc ? this.decode(value, from) : value;
+    if (ok) core.resolve(decoded);
+    else core.reject(decoded);
   }
 
   private onCreate(from: NodeId, message: Extract<Wire, { t: 'create' }>): void {
@@ -689,7 +722,7 @@ export class NodeRuntime {
     construct(message, args).then(
       (obj) => {
         this.hosted.set(message.id, obj);
-        this.replay(pending);
+        this.replay(pending, message.id);
       },
       (error: unknown) => {
         pending.failure =
@@ -701,16 +734,14 @@ export class NodeRuntime {
                   cause: error,
                 },
               );
-        this.replay(pending);
+        this.replay(pending, message.id);
       },
     );
   }
 
-  private replay(pending: PendingObject): void {
-    for (const { from, message } of pending.pending) {
-      const link = this.links.get(from);
-      if (link !== undefined) this.onMessage(link, message);
-    }
+  private replay(pending: PendingObject, id: number): void {
+    for (const call of pending.pending)
+      this.onCall(call.from, call.rid, id, call.method, call.args, call.enc);
     pending.pending.length = 0;
   }
 
