@@ -481,6 +481,10 @@ export class NodeRuntime {
   private sendValue(key: FutureKey, to: NodeId, ok: boolean, value: unknown): void {
     const link = this.links.get(to);
     if (link === undefined || link.isClosed) return;
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) {
+      link.sendValue(key[0], key[1], ok, value, false); // the common case: nothing to encode
+      return;
+    }
     const state = { enc: false };
     let encoded: unknown;
     try {
