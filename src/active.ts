@@ -49,6 +49,8 @@ let nextObjectId = 1;
 export function setLocalNode(node: number, idBase: number): void {
   localNode = node;
   nextObjectId = idBase + 1;
+  // Request ids are global too: the main thread's event stream merges every node's.
+  nextRequestId = idBase + 1;
 }
 
 export function getLocalNode(): number {

@@ -33,6 +33,7 @@ import {
   type Encoded,
   type EncodedError,
   type FutureKey,
+  ID_STRIDE,
   type NodeId,
   numericKey,
   OTHER,
@@ -96,13 +97,16 @@ interface PendingObject {
   failure: Error | undefined;
 }
 
+/** A call waiting for its object (decoded already). */
 interface BufferedCall {
   readonly from: NodeId;
   readonly rid: number;
   readonly method: string;
   readonly args: unknown[];
-  readonly enc: boolean;
 }
+
+/** Values kept for futures not decoded yet, at most. */
+const EARLY_VALUES = 10_000;
 
 const keyText = (key: FutureKey): number => numericKey(key[0], key[1]);
 
@@ -123,6 +127,17 @@ export class NodeRuntime {
   /** Keys this node must deliver to other nodes itself (their `forward` came too late). */
   private readonly lateTargets = new Map<number, NodeId[]>();
   private nextRid = 1;
+  /** Per creating node, the highest object id it asked this node to create (creates arrive in order). */
+  private readonly highestCreated = new Map<NodeId, number>();
+  /** Calls for objects whose `create` has not arrived yet (sent by another node than the creator). */
+  private readonly parked = new Map<number, BufferedCall[]>();
+  /** Creations in progress (class imports): a graceful node shutdown waits for them. */
+  private readonly creating = new Set<Promise<unknown>>();
+  /**
+   * Values that arrived before their future (the value travels home -> receiver, the future
+   * sender -> receiver: two channels, no order between them). Bounded: the oldest go first.
+   */
+  private readonly early = new Map<number, { ok: boolean; value: unknown; enc: boolean }>();
   /** Remote stubs by object id (one stub per remote object, so identity is kept). */
   readonly remoteStubs = new Map<number, object>();
   /** Set by the placement module: makes a stub for a remote object we know nothing about. */
@@ -481,7 +496,10 @@ export class NodeRuntime {
   private sendValue(key: FutureKey, to: NodeId, ok: boolean, value: unknown): void {
     const link = this.links.get(to);
     if (link === undefined || link.isClosed) return;
-    if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) {
+    if (
+      value === null ||
+      (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
+    ) {
       link.sendValue(key[0], key[1], ok, value, false); // the common case: nothing to encode
       return;
     }
@@ -550,7 +568,23 @@ export class NodeRuntime {
     let received = this.received.get(text);
     if (received === undefined) {
       received = new ReceivedFuture(ref.home, ref.key);
-      this.received.set(text, received);
+      const early = this.early.get(text);
+      const homeLink = this.links.get(ref.home);
+      if (early !== undefined) {
+        this.early.delete(text);
+        const value = early.enc ? this.decode(early.value, ref.home) : early.value;
+        if (early.ok) received.resolve(value);
+        else received.reject(value);
+      } else if (ref.home !== this.self && (homeLink === undefined || homeLink.isClosed)) {
+        received.reject(
+          new NodeLostError(
+            ref.home,
+            `A future computed on node ${ref.home} cannot settle: node ${ref.home} is gone.`,
+          ),
+        );
+      } else {
+        this.received.set(text, received);
+      }
     }
     return received.proxy;
   }
@@ -660,8 +694,30 @@ export class NodeRuntime {
   }
 
   private onCall(from: NodeId, rid: number, id: number, method: string, args: unknown[], enc: boolean): void {
+    // Decode now, even if the call must wait: a future among the arguments must exist before
+    // its value arrives.
+    const decoded = enc ? (this.decode(args, from) as unknown[]) : args;
+    this.dispatchCall({ from, rid, method, args: decoded }, id);
+  }
+
+  private dispatchCall(call: BufferedCall, id: number): void {
+    const { from, rid } = call;
     const target = this.hosted.get(id);
     if (target === undefined) {
+      // Its `create` may still be on the way from the creator (another channel than this call's).
+      const creator = Math.floor(id / ID_STRIDE);
+      const creatorLink = this.links.get(creator);
+      if (
+        creator !== this.self &&
+        id > (this.highestCreated.get(creator) ?? 0) &&
+        creatorLink !== undefined &&
+        !creatorLink.isClosed
+      ) {
+        const list = this.parked.get(id);
+        if (list !== undefined) list.push(call);
+        else this.parked.set(id, [call]);
+        return;
+      }
       const error = new TerminatedError(
         `No active object ${id} on node ${this.self} (terminated, or never created here).`,
       );
@@ -670,10 +726,10 @@ export class NodeRuntime {
     }
     if (!('stub' in target)) {
       if (target.failure !== undefined) this.sendValue([from, rid], from, false, target.failure);
-      else target.pending.push({ from, rid, method, args, enc });
+      else target.pending.push(call);
       return;
     }
-    const core = target.callFromWire(method, enc ? (this.decode(args, from) as unknown[]) : args);
+    const core = target.callFromWire(call.method, call.args);
     this.awaitForHome([from, rid], core, from);
   }
 
@@ -707,7 +763,16 @@ export class NodeRuntime {
       core = this.received.get(key);
       this.received.delete(key);
     }
-    if (core === undefined || core.settled) return; // a duplicate, or nobody waits any more
+    if (core === undefined) {
+      // The future itself may not have arrived yet: keep the value for it (bounded).
+      const key = numericKey(origin, rid);
+      if (!this.early.has(key)) {
+        if (this.early.size >= EARLY_VALUES) this.early.delete(this.early.keys().next().value as number);
+        this.early.set(key, { ok, value, enc });
+      }
+      return;
+    }
+    if (core.settled) return; // a duplicate
     const from = core instanceof CallFuture ? core.target : (core as ReceivedFuture).home;
     const decoded = enc ? this.decode(value, from) : value;
     if (ok) core.resolve(decoded);
@@ -715,15 +780,23 @@ export class NodeRuntime {
   }
 
   private onCreate(from: NodeId, message: Extract<Wire, { t: 'create' }>): void {
-    const pending: PendingObject = { pending: [], failure: undefined };
+    const pending: PendingObject = { pending: this.parked.get(message.id) ?? [], failure: undefined };
+    this.parked.delete(message.id);
     this.hosted.set(message.id, pending);
+    if (message.id > (this.highestCreated.get(from) ?? 0)) this.highestCreated.set(from, message.id);
     const construct = this.construct;
     if (construct === undefined) {
       pending.failure = new ArgumentError(`Node ${this.self} cannot host objects created by other nodes.`);
       return;
     }
     const args = message.enc ? (this.decode(message.args, from) as unknown[]) : message.args;
-    construct(message, args).then(
+    const creation = construct(message, args);
+    this.creating.add(creation);
+    const created = (): void => {
+      this.creating.delete(creation);
+    };
+    creation.then(created, created);
+    creation.then(
       (obj) => {
         this.hosted.set(message.id, obj);
         this.replay(pending, message.id);
@@ -744,8 +817,7 @@ export class NodeRuntime {
   }
 
   private replay(pending: PendingObject, id: number): void {
-    for (const call of pending.pending)
-      this.onCall(call.from, call.rid, id, call.method, call.args, call.enc);
+    for (const call of pending.pending) this.dispatchCall(call, id);
     pending.pending.length = 0;
   }
 
@@ -753,7 +825,9 @@ export class NodeRuntime {
     const key: FutureKey = [from, message.rid];
     if (message.id === 0) {
       // The whole node: every object here ends (served first, unless immediate).
-      const done = this.shutdownLocal?.(message.immediate) ?? Promise.resolve();
+      // Objects still being created are served too (their calls wait for them).
+      const waitCreations = message.immediate ? Promise.resolve() : Promise.allSettled([...this.creating]);
+      const done = waitCreations.then(() => this.shutdownLocal?.(message.immediate));
       done.then(
         () => this.sendValue(key, from, true, undefined),
         (error: unknown) => this.sendValue(key, from, false, error),
@@ -794,6 +868,13 @@ export class NodeRuntime {
       if (call.target !== node) continue;
       this.calls.delete(rid);
       call.reject(error(`${call.description} did not complete`));
+    }
+    for (const [id, calls] of this.parked) {
+      if (Math.floor(id / ID_STRIDE) !== node) continue;
+      this.parked.delete(id);
+      for (const call of calls) {
+        this.sendValue([call.from, call.rid], call.from, false, error(`Object ${id} will not be created`));
+      }
     }
     for (const [text, received] of this.received) {
       if (received.home !== node) continue;
