@@ -17,15 +17,19 @@
  * child process started by run.ts. Results are plain data (JSON) sent back to run.ts.
  */
 
-/** One benchmark case: `run(ops)` performs `ops` operations (sync or async). */
+/**
+ * One benchmark case: `run(ops)` performs `ops` operations (sync or async). If it returns a
+ * number, that is the measured duration in milliseconds (a case timed where it runs, e.g.
+ * inside a worker); otherwise the harness times the call.
+ */
 export interface BenchCase {
   readonly name: string;
-  readonly run: (ops: number) => void | Promise<void>;
+  readonly run: (ops: number) => void | number | Promise<void | number>;
   /** `ops` is always a multiple of this (e.g. the batch size of an in-flight case). Default 1. */
   readonly granularity?: number;
   /** A fixed number of operations per round (no calibration), e.g. "fill a queue of n". */
   readonly fixedOps?: number;
-  /** Per-batch latencies recorded by `run` (see `inFlight`), reported as p50/p99. */
+  /** Latencies recorded by `run` (per batch in `inFlight`, per call in `timedSequential`), reported as p50/p99. */
   readonly latency?: LatencyRecorder;
 }
 
@@ -59,7 +63,7 @@ export interface CaseResult {
   readonly baseline: string;
   /** Rates of every measured round, in order. */
   readonly rounds: readonly number[];
-  /** Per-batch latency in microseconds, when the case records it. */
+  /** Latency in microseconds (per batch or per call, see the case), when the case records it. */
   readonly p50Us?: number;
   readonly p99Us?: number;
   readonly batches?: number;
@@ -96,6 +100,53 @@ export function sequential(name: string, call: () => PromiseLike<unknown>): Benc
     run: async (ops) => {
       for (let i = 0; i < ops; i++) await call();
     },
+  };
+}
+
+/**
+ * `sequential` that also records each call's duration (two `performance.now()` per call,
+ * ~0.1 µs: use it where a call costs microseconds, e.g. across threads).
+ */
+export function timedSequential(name: string, call: () => PromiseLike<unknown>): BenchCase {
+  const latency = new LatencyRecorder();
+  return {
+    name,
+    latency,
+    run: async (ops) => {
+      for (let i = 0; i < ops; i++) {
+        const t0 = performance.now();
+        await call();
+        latency.record(performance.now() - t0);
+      }
+    },
+  };
+}
+
+/**
+ * A sliding window of `k` calls in flight: each result issues the next call, until `ops`
+ * calls have been issued; resolves when all have answered. Unlike `inFlight`, the window
+ * never drains between batches. No closure per call.
+ */
+export function windowed(name: string, k: number, call: () => PromiseLike<unknown>): BenchCase {
+  return {
+    name,
+    run: (ops) =>
+      new Promise<void>((resolve, reject) => {
+        let issued = 0;
+        let done = 0;
+        const onDone = (): void => {
+          done++;
+          if (issued < ops) {
+            issued++;
+            call().then(onDone, reject);
+          } else if (done === ops) resolve();
+        };
+        const first = Math.min(k, ops);
+        while (issued < first) {
+          issued++;
+          call().then(onDone, reject);
+        }
+      }),
   };
 }
 
@@ -141,8 +192,9 @@ export async function runSuite(cases: readonly BenchCase[], options: SuiteOption
       const n = ops[i]!;
       const t0 = performance.now();
       const pending = c.run(n);
-      if (pending !== undefined) await pending;
-      const ms = performance.now() - t0;
+      // Any thenable is awaited (a multiactive future is one, but not a Promise).
+      const reported = typeof pending === 'object' && pending !== null ? await pending : pending;
+      const ms = typeof reported === 'number' ? reported : performance.now() - t0;
       const rate = (n * 1000) / Math.max(ms, 1e-3);
       if (measured) rates[i]!.push(rate);
       else if (c.fixedOps === undefined) {

@@ -4,10 +4,12 @@
  * peer's polyfills, cannot leak into another's numbers), prints the tables and rewrites
  * docs/benchmarks.md.
  *
- *   node --expose-gc dist/bench/run.js            all families, ~70 s here; writes the doc
+ *   node --expose-gc dist/bench/run.js            all families, ~2 min here; writes the doc
  *   node --expose-gc dist/bench/run.js --quick    a smoke run (seconds); prints only
  *   node dist/bench/run.js --family core          one family in this process; prints JSON
  *   node --cpu-prof dist/bench/run.js --family core --only classic   profile one case
+ *   node --cpu-prof --cpu-prof-dir=prof dist/bench/run.js --family xw-core --only window
+ *       (worker threads inherit --cpu-prof: one profile per thread)
  *
  * The families run one after another, never concurrently (2 cores: two benchmarks at once
  * would measure each other).
@@ -17,6 +19,21 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  CROSS_WORKER_FAMILIES,
+  type CrossWorkerFamily,
+  type CrossWorkerReport,
+  runCrossWorkerFamily,
+  runSpeedupFamily,
+  type SpeedupReport,
+} from './crossworker-bench.js';
+import {
+  CROSS_WORKER_METHOD,
+  type CrossWorkerOutcomes,
+  crossWorkerHeadline,
+  crossWorkerTargetRows,
+  renderCrossWorker,
+} from './crossworker-report.js';
 import { type CaseResult, formatNs, formatRate, formatRatio, markdownTable, medianOf } from './harness.js';
 import {
   IN_FLIGHT,
@@ -36,13 +53,20 @@ import {
   type SchedulerReport,
 } from './scheduler-bench.js';
 
-type Family = 'scheduler' | InThreadFamily;
-const FAMILIES: readonly Family[] = ['scheduler', ...IN_THREAD_FAMILIES];
+type Family = 'scheduler' | InThreadFamily | CrossWorkerFamily | 'speedup';
+const FAMILIES: readonly Family[] = ['scheduler', ...IN_THREAD_FAMILIES, ...CROSS_WORKER_FAMILIES, 'speedup'];
 
 type FamilyOutcome =
   | { readonly family: 'scheduler'; readonly report: SchedulerReport }
   | { readonly family: InThreadFamily; readonly report: InThreadReport }
+  | { readonly family: CrossWorkerFamily; readonly report: CrossWorkerReport }
+  | { readonly family: 'speedup'; readonly report: SpeedupReport }
   | { readonly family: Family; readonly error: string };
+
+const isInThread = (family: Family): family is InThreadFamily =>
+  (IN_THREAD_FAMILIES as readonly Family[]).includes(family);
+const isCrossWorker = (family: Family): family is CrossWorkerFamily =>
+  (CROSS_WORKER_FAMILIES as readonly Family[]).includes(family);
 
 /** Issue #2's targets for multiactive without limits. */
 const TARGET_SEQUENTIAL = 1_000_000;
@@ -65,13 +89,13 @@ const onlyArg = args.indexOf('--only');
 
 async function child(family: Family): Promise<void> {
   if (!FAMILIES.includes(family)) throw new Error(`unknown family ${family}; known: ${FAMILIES.join(', ')}`);
-  const outcome: FamilyOutcome =
-    family === 'scheduler'
-      ? { family, report: await runSchedulerFamily(quick) }
-      : {
-          family,
-          report: await runInThreadFamily(family, quick, onlyArg >= 0 ? args[onlyArg + 1] : undefined),
-        };
+  const only = onlyArg >= 0 ? args[onlyArg + 1] : undefined;
+  let outcome: FamilyOutcome;
+  if (family === 'scheduler') outcome = { family, report: await runSchedulerFamily(quick) };
+  else if (family === 'speedup') outcome = { family, report: await runSpeedupFamily(quick) };
+  else if (isCrossWorker(family))
+    outcome = { family, report: await runCrossWorkerFamily(family, quick, only) };
+  else outcome = { family, report: await runInThreadFamily(family, quick, only) };
   if (process.send !== undefined) {
     await new Promise<void>((resolve, reject) =>
       process.send!(outcome, (e: Error | null) => (e ? reject(e) : resolve())),
@@ -115,6 +139,7 @@ function runChild(family: Family): Promise<FamilyOutcome> {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const loadAtStart = os.loadavg()[0]!;
   const outcomes: FamilyOutcome[] = [];
   const retries: Retry[] = [];
   for (const family of FAMILIES) {
@@ -152,7 +177,13 @@ async function main(): Promise<void> {
   const variance = previous === undefined ? '' : renderVariance(previous, saved);
   if (variance !== '') console.log(`\n${variance}`);
   const docPath = join(root, 'docs', 'benchmarks.md');
-  writeFileSync(docPath, renderDocument(variance === '' ? body : `${body}\n\n${variance}`, seconds));
+  writeFileSync(
+    docPath,
+    renderDocument(variance === '' ? body : `${body}\n\n${variance}`, seconds, [
+      loadAtStart,
+      os.loadavg()[0]!,
+    ]),
+  );
   mkdirSync(dirname(resultsPath), { recursive: true });
   writeFileSync(resultsPath, `${JSON.stringify(saved, null, 2)}\n`);
   console.log(`Wrote ${docPath} and ${resultsPath}`);
@@ -194,13 +225,14 @@ function headline(outcomes: readonly FamilyOutcome[]): Record<string, number> {
     if (o.family === 'scheduler') {
       for (const s of (o.report as SchedulerReport).steady)
         for (const r of s.results) figures[`scheduler ns/request, n = ${s.size}: ${r.name}`] = r.nsPerOp;
-    } else {
+    } else if (isInThread(o.family)) {
       const report = o.report as InThreadReport;
       for (const r of report.sequential) figures[`${o.family} sequential ops/s: ${r.name}`] = r.opsPerSec;
       for (const r of report.inFlight)
         figures[`${o.family} ${IN_FLIGHT} in flight ops/s: ${r.name}`] = r.opsPerSec;
     }
   }
+  Object.assign(figures, crossWorkerHeadline(crossWorkerOutcomes(outcomes)));
   return figures;
 }
 
@@ -250,11 +282,27 @@ function packageRoot(): string {
 function renderResults(outcomes: readonly FamilyOutcome[]): string {
   const out: string[] = [];
   const sched = outcomes.find((o) => o.family === 'scheduler');
-  const inThread = outcomes.filter((o) => o.family !== 'scheduler');
+  const inThread = outcomes.filter((o) => isInThread(o.family));
   out.push(renderTargets(outcomes));
   out.push(sched === undefined ? '' : renderScheduler(sched));
   out.push(renderInThread(inThread));
+  out.push(renderCrossWorker(crossWorkerOutcomes(outcomes)));
   return out.filter((s) => s !== '').join('\n\n');
+}
+
+/** The cross-worker and speedup families' reports, for crossworker-report.ts. */
+function crossWorkerOutcomes(outcomes: readonly FamilyOutcome[]): CrossWorkerOutcomes {
+  const reports = new Map<CrossWorkerFamily, CrossWorkerReport>();
+  let speedup: SpeedupReport | undefined;
+  const failures: { family: string; error: string }[] = [];
+  for (const o of outcomes) {
+    if (!isCrossWorker(o.family) && o.family !== 'speedup') continue;
+    const error = errorOf(o);
+    if (error !== undefined) failures.push({ family: o.family, error });
+    else if (o.family === 'speedup') speedup = (o as { report: SpeedupReport }).report;
+    else reports.set(o.family, (o as { report: CrossWorkerReport }).report);
+  }
+  return { reports, speedup, failures };
 }
 
 function errorOf(o: FamilyOutcome): string | undefined {
@@ -323,6 +371,7 @@ function renderTargets(outcomes: readonly FamilyOutcome[]): string {
       ]);
     }
   }
+  rows.push(...crossWorkerTargetRows(crossWorkerOutcomes(outcomes)));
   const failed = outcomes.filter((o) => errorOf(o) !== undefined).map((o) => o.family);
   const table = markdownTable(['target', 'wanted', 'measured (median)', 'verdict'], rows);
   return `### Targets\n\n${table}${failed.length > 0 ? `\n\nFamilies that failed: ${failed.join(', ')} (see below).` : ''}`;
@@ -502,7 +551,8 @@ function renderWbn(outcomes: readonly FamilyOutcome[]): string {
   ].join('\n\n');
 }
 
-function renderDocument(body: string, seconds: number): string {
+/** `load`: the 1-minute load average when the run started and ended (other processes show in it). */
+function renderDocument(body: string, seconds: number, load: readonly [number, number]): string {
   const cpus = os.cpus();
   const machine = markdownTable(
     ['fact', 'value'],
@@ -514,6 +564,10 @@ function renderDocument(body: string, seconds: number): string {
       ['memory', `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`],
       ['os', `${os.type()} ${os.release()} ${os.arch()}`],
       ['total bench time', `${seconds.toFixed(0)} s`],
+      [
+        'load average (1 min), start / end',
+        `${load[0].toFixed(2)} / ${load[1].toFixed(2)} (a benchmark family keeps ~1-2 cores busy; more means other processes ran)`,
+      ],
     ],
   );
   return `# Benchmarks
@@ -534,7 +588,7 @@ ${body}
   \`global.gc()\` runs before each case-round. Reported: the median over the measured rounds,
   the min-max of the rounds, and the ratio to the named baseline, which is the median of the
   per-round ratios (a paired comparison).
-- **Processes**: each family (scheduler, core, wbn, nact, comedy) runs in its own child
+- **Processes**: each family (${FAMILIES.join(', ')}) runs in its own child
   process, one after another. Ratios "vs raw mailbox" compare cases in the same process and
   the same rounds; absolute ops/s can be compared across processes with more caution.
 - **Scheduler** (bench/scheduler-bench.ts): \`Scheduler\` with a fake host that records
@@ -571,6 +625,8 @@ ${body}
   arms a timer per query) and comedy ${PEER_VERSIONS.comedy} (\`createSystem({ test: true })\`,
   \`rootActor().createChild(Def, { mode: 'in-memory' })\`, \`sendAndReceive('inc')\`), each in
   its own process (comedy loads babel-polyfill and bluebird).
+${CROSS_WORKER_METHOD}
+  Versions: comlink ${PEER_VERSIONS.comlink}, comedy ${PEER_VERSIONS.comedy}, piscina ${PEER_VERSIONS.piscina}.
 
 ## Caveats
 
@@ -583,6 +639,14 @@ ${body}
   request, not an application's throughput.
 - A case that runs alone (\`--only\`) is faster than in its table (~5%): the harness's loops
   call every case's function from one call site, which then sees several targets.
+- Cross-worker figures depend on how fast the OS wakes a sleeping thread: a round trip is two
+  wake-ups. In this VM a raw \`postMessage\` ping-pong between two threads measured p50 ~19 µs
+  when both ran on one vCPU (\`taskset -c 0\`) and ~45-50 µs when they ran on the two vCPUs
+  (measured alone, 5 x 5000 round trips each), and which of the two a pair of threads gets
+  depends on the scheduler and on the other processes on the machine. So two thread pairs in
+  one process can sit in different regimes, and a family's figures can move ~2x between runs.
+  Hence the same-thread raw baselines in xw-core and xw-w2w; the peers' ratios (against a
+  plain worker) carry this uncertainty.
 `;
 }
 
@@ -590,12 +654,16 @@ const DESCRIPTION = {
   rounds: quick
     ? 'Quick mode: 1 warm-up round, 3 measured.'
     : 'Warm-up: 2 rounds, discarded; then 9 measured rounds (7 for the fill table).',
-  budget: quick ? '20-30 ms' : '80 ms (scheduler) / 150 ms (round trip)',
+  budget: quick
+    ? '20-60 ms'
+    : '80 ms (scheduler) / 150 ms (in-thread round trip) / 120 ms (cross-worker) / 250 ms (speedup)',
 };
 
 const PEER_VERSIONS = {
   nact: peerVersion('nact'),
   comedy: peerVersion('comedy'),
+  comlink: peerVersion('comlink'),
+  piscina: peerVersion('piscina'),
 };
 
 function peerVersion(name: string): string {
