@@ -181,6 +181,8 @@ export class ActiveObject implements SchedulerHost<Request> {
   readonly scheduler: Scheduler<Request>;
   readonly stub: object;
   readonly copies: boolean;
+  /** `methodsOf(class)`: calls from other nodes may name a method by its index in it. */
+  readonly methods: readonly string[];
   /** True while WBN is accounted: a finite soft limit. */
   tracksWaits = false;
   /** The instance; `undefined` if its constructor threw. Only this object's requests touch it. */
@@ -213,6 +215,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     this.name = `${this.className}#${this.id}`;
     this.policy = compilePolicy(ctor);
     this.copies = options.copy !== false;
+    this.methods = methodsOf(ctor);
     this.stub = new (stubClass(ctor, this.policy))(this);
     if (this.copies && !argsCopied) copyArguments(args, this.className, 'constructor');
     try {
@@ -250,7 +253,9 @@ export class ActiveObject implements SchedulerHost<Request> {
    * A call that arrived from another node: its arguments are fresh copies already (the wire
    * cloned them) and so will be its result. Returns the request (its future's core).
    */
-  callFromWire(method: string, args: unknown[]): FutureCore {
+  callFromWire(wireMethod: string | number, args: unknown[]): FutureCore {
+    const method =
+      typeof wireMethod === 'number' ? (this.methods[wireMethod] ?? `#${wireMethod}`) : wireMethod;
     const groupId = this.policy.methodGroup.get(method) ?? this.policy.groupCount;
     const request = new Request(this, groupId, method, args, undefined);
     request.fromWire = true;
@@ -670,14 +675,30 @@ export function stubClass(ctor: Function, policy: Policy): new (obj: CallTarget)
   };
   Object.defineProperty(Stub, 'name', { value: `Active<${ctor.name}>` });
   const proto = Stub.prototype as unknown as Record<string, unknown>;
-  for (const name of methodNames(ctor)) {
+  methodsOf(ctor).forEach((name, index) => {
     const groupId = policy.methodGroup.get(name) ?? policy.groupCount;
     proto[name] = function (this: { [ACTIVE_OBJECT]: CallTarget }, ...args: unknown[]) {
-      return this[ACTIVE_OBJECT].call(name, groupId, args);
+      return this[ACTIVE_OBJECT].call(name, groupId, args, index);
     };
-  }
+  });
   stubClasses.set(ctor, Stub);
   return Stub;
+}
+
+const methodLists = new WeakMap<Function, readonly string[]>();
+
+/**
+ * The methods of a class, in a fixed order (definition order, class before parents). Every
+ * node computes the same list from the same class, so a call can name its method by index
+ * on the wire.
+ */
+export function methodsOf(ctor: Function): readonly string[] {
+  let list = methodLists.get(ctor);
+  if (list === undefined) {
+    list = methodNames(ctor);
+    methodLists.set(ctor, list);
+  }
+  return list;
 }
 
 function methodNames(ctor: Function): string[] {
@@ -763,7 +784,8 @@ const NEW_ACTIVE_OPTIONS = ['copy', 'node', 'module', 'exportName'];
 
 /** What a stub calls: a local `ActiveObject` or a remote object's proxy. */
 export interface CallTarget {
-  call(method: string, groupId: number, args: unknown[]): object;
+  /** `index`: the method's position in `methodsOf(class)`, when the caller's stub knows the class. */
+  call(method: string, groupId: number, args: unknown[], index?: number): object;
 }
 
 /** Set by src/node/placement.ts: objects on other nodes. */

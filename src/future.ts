@@ -27,6 +27,11 @@ type Settle = (value: unknown) => void;
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
+/** Told once when a future settles; one per future, no closure (the node runtime's homes). */
+export interface FutureObserver {
+  futureSettled(ok: boolean, value: unknown): void;
+}
+
 /**
  * The state of a future. Abstract only in its `description` (for messages): a request is
  * its own future's core; `NamedFutureCore` serves the others.
@@ -41,6 +46,8 @@ export abstract class FutureCore {
   private waiter0: Waiter | undefined = undefined;
   /** Further subscribers as flat triples: onFulfilled, onRejected, waiter | undefined. */
   private subs: unknown[] | null = null;
+  /** At most one observer, told first when the future settles. */
+  observer: FutureObserver | undefined = undefined;
   /** The future object handed to users; created on first use. */
   private handle: FutureHandle | undefined;
   /** For messages and inspection, e.g. `Counter#1.add`. */
@@ -136,6 +143,11 @@ export abstract class FutureCore {
     if (this.outcome === FULFILLED || this.outcome === REJECTED) return;
     this.outcome = outcome;
     this.value = value;
+    const observer = this.observer;
+    if (observer !== undefined) {
+      this.observer = undefined;
+      observer.futureSettled(outcome === FULFILLED, value);
+    }
     const first = outcome === FULFILLED ? this.ok0 : this.err0;
     if (first === undefined) return;
     const waiter0 = this.waiter0;

@@ -50,7 +50,7 @@ export class Link {
   }
 
   /** The hot messages go as flat tuples: structured clone of objects costs twice as much. */
-  sendCall(rid: number, id: number, method: string, args: unknown[], enc: boolean): void {
+  sendCall(rid: number, id: number, method: string | number, args: unknown[] | null, enc: boolean): void {
     if (this.closed) return;
     this.batch.push(CALL, rid, id, method, args, enc);
     this.schedule();

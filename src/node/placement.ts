@@ -55,13 +55,13 @@ export class RemoteObject {
     this.name = `${className}#${id}@node${nodeId}`;
   }
 
-  call(method: string, _groupId: number, args: unknown[]): object {
+  call(method: string, _groupId: number, args: unknown[], index?: number): object {
     if (this.lost !== undefined) {
       const failed = new NamedFutureCore(`${this.name}.${method}`);
       failed.reject(this.lost);
       return failed.proxy;
     }
-    return node.call(this.node, this.id, this.name, method, args).proxy;
+    return node.call(this.node, this.id, this.name, method, args, index).proxy;
   }
 
   terminate(immediate: boolean): Promise<void> {

@@ -25,7 +25,7 @@
 import { type ActiveObject, allocateObjectId, getLocalNode } from '../active.js';
 import { ArgumentError, ConstructionError, CopyError, MultiactiveError, TerminatedError } from '../errors.js';
 import { emit, type MultiactiveEvent } from '../events.js';
-import { FutureCore, futureCore, NamedFutureCore } from '../future.js';
+import { FutureCore, type FutureObserver, futureCore, NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
 import type { Link } from './link.js';
 import {
@@ -97,13 +97,42 @@ interface PendingObject {
   failure: Error | undefined;
 }
 
+/**
+ * A future whose value is computed here and awaited elsewhere: its key, its core, and where
+ * to send the value. It observes the core (one object per call: no closures, no arrays for
+ * the usual single destination).
+ */
+class Home implements FutureObserver {
+  readonly key: FutureKey;
+  readonly core: FutureCore;
+  readonly to: NodeId;
+  more: NodeId[] | null = null;
+  constructor(key: FutureKey, core: FutureCore, to: NodeId) {
+    this.key = key;
+    this.core = core;
+    this.to = to;
+  }
+  add(to: NodeId): void {
+    (this.more ??= []).push(to);
+  }
+  futureSettled(ok: boolean, value: unknown): void {
+    node.settleHome(this, ok, value);
+  }
+}
+
 /** A call waiting for its object (decoded already). */
 interface BufferedCall {
   readonly from: NodeId;
   readonly rid: number;
-  readonly method: string;
+  /** A name, or an index in `methodsOf(class)`. */
+  readonly method: string | number;
   readonly args: unknown[];
 }
+
+const NO_ARGS: { value: unknown[]; enc: boolean } = Object.freeze({ value: [], enc: false }) as {
+  value: unknown[];
+  enc: boolean;
+};
 
 /** Values kept for futures not decoded yet, at most. */
 const EARLY_VALUES = 10_000;
@@ -117,11 +146,9 @@ export class NodeRuntime {
   /** This node's calls in flight to other nodes, by rid. */
   private readonly calls = new Map<number, CallFuture>();
   /** Futures whose value is computed here and is awaited elsewhere: key -> destinations. */
-  private readonly homes = new Map<number, NodeId[]>();
+  private readonly homes = new Map<number, Home>();
   /** The key under which a local future was exported. */
   private readonly exportedKeys = new WeakMap<FutureCore, FutureKey>();
-  /** Local futures by their exported key (so that a future sent back home finds itself). */
-  private readonly homeCores = new Map<number, FutureCore>();
   /** Futures received from other homes, waiting for their value. */
   private readonly received = new Map<number, ReceivedFuture>();
   /** Keys this node must deliver to other nodes itself (their `forward` came too late). */
@@ -173,7 +200,8 @@ export class NodeRuntime {
   // ------------------------------------------------------------ outgoing calls
 
   /** Send a call to object `id` on `node`; returns the future (core) of its result. */
-  call(node: NodeId, id: number, label: string, method: string, args: unknown[]): CallFuture {
+  /** `index`: the method's position in `methodsOf(class)`, sent instead of its name when known. */
+  call(node: NodeId, id: number, label: string, method: string, args: unknown[], index?: number): CallFuture {
     const rid = this.nextRid++;
     const future = new CallFuture(label, method, node, rid);
     let link: Link;
@@ -192,7 +220,8 @@ export class NodeRuntime {
     }
     this.calls.set(rid, future);
     link.hold();
-    link.sendCall(rid, id, method, encoded.value, encoded.enc);
+    // No array for a call without arguments (the common case of getters): cheaper to clone.
+    link.sendCall(rid, id, index ?? method, encoded.value.length === 0 ? null : encoded.value, encoded.enc);
     return future;
   }
 
@@ -435,21 +464,23 @@ export class NodeRuntime {
       return { $ma: 'future', home, key };
     }
     // A local future: this node is its home.
+    const current = core.observer instanceof Home ? core.observer : undefined;
+    if (current !== undefined) {
+      current.add(to);
+      return { $ma: 'future', home: this.self, key: current.key };
+    }
     let key = this.exportedKeys.get(core);
     if (key === undefined) {
       key = [this.self, this.nextRid++];
-      const exported = key;
-      this.exportedKeys.set(core, exported);
-      this.homeCores.set(keyText(exported), core);
-      this.homes.set(keyText(exported), []);
-      core.subscribe(
-        (value) => this.settleHome(exported, true, value),
-        (error) => this.settleHome(exported, false, error),
-      );
+      this.exportedKeys.set(core, key);
+      if (!core.settled) {
+        const home = new Home(key, core, to);
+        this.homes.set(keyText(key), home);
+        core.observer = home;
+        return { $ma: 'future', home: this.self, key };
+      }
     }
-    const destinations = this.homes.get(keyText(key));
-    if (destinations !== undefined) destinations.push(to);
-    else this.sendValueLater(key, to, core); // settled and delivered already: send it again
+    this.sendValueLater(key, to, core); // settled (and maybe delivered already): send it
     return { $ma: 'future', home: this.self, key };
   }
 
@@ -484,13 +515,11 @@ export class NodeRuntime {
     for (const to of list) this.sendValue(key, to, ok, value);
   }
 
-  private settleHome(key: FutureKey, ok: boolean, value: unknown): void {
-    const text = keyText(key);
-    const destinations = this.homes.get(text);
-    this.homes.delete(text);
-    this.homeCores.delete(text);
-    if (destinations === undefined) return;
-    for (const to of destinations) this.sendValue(key, to, ok, value);
+  /** A home's future settled: send the value to every destination, forget the home. */
+  settleHome(home: Home, ok: boolean, value: unknown): void {
+    this.homes.delete(keyText(home.key));
+    this.sendValue(home.key, home.to, ok, value);
+    if (home.more !== null) for (const to of home.more) this.sendValue(home.key, to, ok, value);
   }
 
   private sendValue(key: FutureKey, to: NodeId, ok: boolean, value: unknown): void {
@@ -562,7 +591,7 @@ export class NodeRuntime {
       if (own !== undefined) return own.proxy;
     }
     if (ref.home === this.self) {
-      const core = this.homeCores.get(text);
+      const core = this.homes.get(text)?.core;
       if (core !== undefined) return core.proxy;
     }
     let received = this.received.get(text);
@@ -621,8 +650,8 @@ export class NodeRuntime {
             from.node,
             batch[i - 5] as number,
             batch[i - 4] as number,
-            batch[i - 3] as string,
-            batch[i - 2] as unknown[],
+            batch[i - 3] as string | number,
+            (batch[i - 2] as unknown[] | null) ?? [],
             batch[i - 1] as boolean,
           );
         } else if (tag === VALUE) {
@@ -658,8 +687,8 @@ export class NodeRuntime {
         this.onCreate(from.node, message);
         return;
       case 'forward': {
-        const destinations = this.homes.get(keyText(message.key));
-        if (destinations !== undefined) destinations.push(message.to);
+        const home = this.homes.get(keyText(message.key));
+        if (home !== undefined) home.add(message.to);
         else from.send({ t: 'late', key: message.key, to: message.to });
         return;
       }
@@ -690,10 +719,17 @@ export class NodeRuntime {
       const own = this.calls.get(key[1]);
       if (own !== undefined) return own;
     }
-    return this.received.get(keyText(key)) ?? this.homeCores.get(keyText(key));
+    return this.received.get(keyText(key)) ?? this.homes.get(keyText(key))?.core;
   }
 
-  private onCall(from: NodeId, rid: number, id: number, method: string, args: unknown[], enc: boolean): void {
+  private onCall(
+    from: NodeId,
+    rid: number,
+    id: number,
+    method: string | number,
+    args: unknown[],
+    enc: boolean,
+  ): void {
     // Decode now, even if the call must wait: a future among the arguments must exist before
     // its value arrives.
     const decoded = enc ? (this.decode(args, from) as unknown[]) : args;
@@ -739,13 +775,9 @@ export class NodeRuntime {
       this.sendValue(key, to, core.outcome === 1, core.value);
       return;
     }
-    const text = keyText(key);
-    this.homes.set(text, [to]);
-    this.homeCores.set(text, core);
-    core.subscribe(
-      (v) => this.settleHome(key, true, v),
-      (e) => this.settleHome(key, false, e),
-    );
+    const home = new Home(key, core, to);
+    this.homes.set(keyText(key), home);
+    core.observer = home;
   }
 
   private onValue(origin: NodeId, rid: number, ok: boolean, value: unknown, enc: boolean): void {
@@ -893,13 +925,13 @@ export class NodeRuntime {
   }
 
   /** Futures and calls still tracked (tests check that memory is released). */
-  get tableSizes(): { calls: number; homes: number; received: number; late: number; homeCores: number } {
+  get tableSizes(): { calls: number; homes: number; received: number; late: number; early: number } {
     return {
       calls: this.calls.size,
       homes: this.homes.size,
       received: this.received.size,
       late: this.lateTargets.size,
-      homeCores: this.homeCores.size,
+      early: this.early.size,
     };
   }
 }

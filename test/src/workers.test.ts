@@ -96,7 +96,7 @@ describe('worker nodes', () => {
     const a = newActive(Counter, [0], { node: w1 });
     const b = newActive(Counter, [0], { node: w2 });
     await Promise.all(Array.from({ length: 50 }, () => a.inc(b.inc(1))));
-    expect(node.tableSizes).toEqual({ calls: 0, homes: 0, received: 0, late: 0, homeCores: 0 });
+    expect(node.tableSizes).toEqual({ calls: 0, homes: 0, received: 0, late: 0, early: 0 });
   });
 });
 
