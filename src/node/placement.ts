@@ -24,7 +24,7 @@ import { observed, onObservedChange } from '../events.js';
 import { NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT } from '../symbols.js';
 import { Link } from './link.js';
-import { MAIN_NODE, type NodeId, type WorkerInit } from './protocol.js';
+import { MAIN_NODE, MAX_NODES, type NodeId, type WorkerInit } from './protocol.js';
 import { NodeLostError, node } from './runtime.js';
 
 /** A node objects can be placed on. */
@@ -194,6 +194,11 @@ export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
   if (getLocalNode() !== MAIN_NODE) {
     throw new ArgumentError(
       'createWorkerNode() is called from the main thread; inside a worker, place objects by node id.',
+    );
+  }
+  if (nextNodeId >= MAX_NODES) {
+    throw new ArgumentError(
+      `A system has at most ${MAX_NODES} nodes (future keys pack the node id); node ${nextNodeId} cannot be created.`,
     );
   }
   const id = nextNodeId++;

@@ -129,10 +129,11 @@ interface BufferedCall {
   readonly args: unknown[];
 }
 
-const NO_ARGS: { value: unknown[]; enc: boolean } = Object.freeze({ value: [], enc: false }) as {
-  value: unknown[];
-  enc: boolean;
-};
+/** Shared by every call without arguments (nothing writes to an empty argument list). */
+const NO_ARGS: { value: unknown[]; enc: boolean } = Object.freeze({
+  value: Object.freeze([]) as unknown as unknown[],
+  enc: false,
+});
 
 /** Values kept for futures not decoded yet, at most. */
 const EARLY_VALUES = 10_000;
@@ -651,7 +652,7 @@ export class NodeRuntime {
             batch[i - 5] as number,
             batch[i - 4] as number,
             batch[i - 3] as string | number,
-            (batch[i - 2] as unknown[] | null) ?? [],
+            (batch[i - 2] as unknown[] | null) ?? NO_ARGS.value,
             batch[i - 1] as boolean,
           );
         } else if (tag === VALUE) {
