@@ -5,18 +5,10 @@
  * shows) or values the objects return; nothing sleeps: tests wait on the event they expect
  * with a bounded timeout, or let pending microtasks/immediates run out (`settle`).
  */
-import {
-  type Active,
-  Compatible,
-  control,
-  Group,
-  MemberOf,
-  newActive,
-  Priority,
-  ThreadConfig,
-} from 'multiactive';
+import { type Active, Compatible, control, Group, MemberOf, newActive, ThreadConfig } from 'multiactive';
 import { describe, expect, it } from 'vitest';
-import { gate, settle, type Trace, traceEachTest } from '../support/trace.js';
+import { Capped, Gate, PlainPlayer, Player, Prioritized, Reserved, Table } from '../fixtures/scenarios.js';
+import { settle, type Trace, traceEachTest } from '../support/trace.js';
 
 let trace: Trace;
 traceEachTest((t) => {
@@ -25,48 +17,7 @@ traceEachTest((t) => {
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** An active gate: `wait()` futures resolve when the test calls `open()`. */
-@Group('gate', { selfCompatible: true })
-class Gate {
-  opened = gate();
-  @MemberOf('gate') wait(): Promise<void> {
-    return this.opened.promise;
-  }
-  @MemberOf('gate') open(): void {
-    this.opened.open();
-  }
-}
-
 describe('1. ping-pong', () => {
-  @Group('ping', { selfCompatible: true })
-  @Group('pong', { selfCompatible: true })
-  @ThreadConfig({ threadPoolSize: 1 })
-  class Player {
-    partner: Active<Player> | undefined;
-    @MemberOf('pong') setPartner(partner: Active<Player>): void {
-      this.partner = partner;
-    }
-    @MemberOf('ping') async ping(n: number): Promise<number> {
-      return n === 0 ? 0 : 1 + (await this.partner!.pong(n - 1));
-    }
-    @MemberOf('pong') async pong(n: number): Promise<number> {
-      return n === 0 ? 0 : 1 + (await this.partner!.ping(n - 1));
-    }
-  }
-
-  class PlainPlayer {
-    partner: Active<PlainPlayer> | undefined;
-    setPartner(partner: Active<PlainPlayer>): void {
-      this.partner = partner;
-    }
-    async ping(n: number): Promise<number> {
-      return n === 0 ? 0 : 1 + (await this.partner!.pong(n - 1));
-    }
-    async pong(n: number): Promise<number> {
-      return n === 0 ? 0 : 1 + (await this.partner!.ping(n - 1));
-    }
-  }
-
   it('two objects under a soft limit of 1 call each other back and forth until the counter hits zero', async () => {
     const a = newActive(Player);
     const b = newActive(Player);
@@ -185,37 +136,6 @@ describe('3. readers and writers', () => {
 });
 
 describe('4. priorities', () => {
-  @Group('busy', { selfCompatible: true })
-  @Group('A', { selfCompatible: true })
-  @Group('B', { selfCompatible: true })
-  @Group('C', { selfCompatible: true })
-  @Group('A2', { selfCompatible: true })
-  @Compatible(['busy', 'A', 'B', 'C', 'A2'])
-  @Priority('A', 'B')
-  @Priority(['A', 'A2'], 'B')
-  @ThreadConfig({ threadPoolSize: 1, hardLimit: true })
-  class Prioritized {
-    log: string[] = [];
-    @MemberOf('busy') async block(g: Active<Gate>): Promise<void> {
-      await g.wait(); // under the hard limit, waiting keeps the only slot
-    }
-    @MemberOf('A') a(tag: string): void {
-      this.log.push(tag);
-    }
-    @MemberOf('A2') a2(tag: string): void {
-      this.log.push(tag);
-    }
-    @MemberOf('B') b(tag: string): void {
-      this.log.push(tag);
-    }
-    @MemberOf('C') c(tag: string): void {
-      this.log.push(tag);
-    }
-    @MemberOf('busy') read(): string[] {
-      return this.log;
-    }
-  }
-
   /** Occupy the only slot until `open` is called, then run `calls` and read the log. */
   async function queuedWhileBusy(calls: (p: Active<Prioritized>) => void): Promise<string[]> {
     const p = newActive(Prioritized);
@@ -315,18 +235,6 @@ describe('5. limits', () => {
     expect(trace.maxConcurrent('inService', (r) => r.method === 'work')).toBe(2);
   });
 
-  @Group('capped', { selfCompatible: true, maxThreads: 1 })
-  @Group('free', { selfCompatible: true })
-  @Compatible(['capped', 'free'])
-  class Capped {
-    @MemberOf('capped') async capped(spins: number): Promise<void> {
-      for (let i = 0; i < spins; i++) await tick();
-    }
-    @MemberOf('free') async free(spins: number): Promise<void> {
-      for (let i = 0; i < spins; i++) await tick();
-    }
-  }
-
   it('maxThreads caps a group, and requests behind a capped one still start', async () => {
     const o = newActive(Capped);
     await Promise.all([o.capped(5), o.capped(5), o.free(2), o.capped(5), o.free(2)]);
@@ -340,19 +248,6 @@ describe('5. limits', () => {
       ).length,
     ).toBeGreaterThan(0);
   });
-
-  @Group('bulk', { selfCompatible: true })
-  @Group('urgent', { selfCompatible: true, minThreads: 1 })
-  @Compatible(['bulk', 'urgent'])
-  @ThreadConfig({ threadPoolSize: 3 })
-  class Reserved {
-    @MemberOf('bulk') async bulk(g: Active<Gate>): Promise<void> {
-      await g.wait();
-    }
-    @MemberOf('urgent') urgent(): string {
-      return 'served';
-    }
-  }
 
   it('minThreads keeps a slot free for its group', async () => {
     const w = newActive(Waiter);
@@ -390,19 +285,6 @@ describe('5. limits', () => {
 });
 
 describe('6. conditions', () => {
-  @Group('put', { selfCompatible: true, condition: (a, b) => a.args[0] !== b.args[0] })
-  class Table {
-    rows = new Map<string, number>();
-    @MemberOf('put') async put(key: string, value: number): Promise<void> {
-      const before = this.rows.get(key) ?? 0;
-      await tick();
-      this.rows.set(key, before + value);
-    }
-    @MemberOf('put') get(key: string): number | undefined {
-      return this.rows.get(key);
-    }
-  }
-
   it('put is self-compatible only for different keys: equal keys never overlap, different keys do', async () => {
     const t = newActive(Table);
     await Promise.all([
