@@ -29,6 +29,7 @@
  * structured clone, one wake-up): what a runtime that batches per turn can at best reach.
  */
 import { Worker } from 'node:worker_threads';
+import { Fifo } from '../scheduler/fifo.js';
 import { createWorkerNode, newActive, shutdown } from '../src/index.js';
 import { Burner, burn, Driver, RawDriver, RawEcho, RawRequester, XCounter } from './crossworker-fixtures.js';
 import {
@@ -152,8 +153,7 @@ async function startRaw(mode: RawMode): Promise<Worker> {
  * reply (the worker answers in order). A FIFO of resolvers, head-indexed.
  */
 class RawPort {
-  private resolvers: (((value: unknown) => void) | undefined)[] = [];
-  private head = 0;
+  private readonly resolvers = new Fifo<(value: unknown) => void>();
   private readonly target: Worker;
 
   constructor(target: Worker) {
@@ -169,13 +169,7 @@ class RawPort {
   }
 
   private onMessage(m: unknown): void {
-    const resolve = this.resolvers[this.head];
-    this.resolvers[this.head++] = undefined;
-    if (this.head === this.resolvers.length) {
-      this.resolvers.length = 0;
-      this.head = 0;
-    }
-    resolve?.(m);
+    this.resolvers.shift()?.(m);
   }
 }
 

@@ -7,6 +7,7 @@
  * every side runs the same compiled function.
  */
 import { BroadcastChannel } from 'node:worker_threads';
+import { Fifo } from '../scheduler/fifo.js';
 import { type Active, Group, MemberOf } from '../src/index.js';
 
 /** The round-trip subject: one self-compatible group, no limits (no AsyncLocalStorage). */
@@ -100,8 +101,7 @@ function echoOn(channel: BroadcastChannel): void {
 
 /** The calling side of a raw channel: one reply per message, in order (a FIFO of resolvers). */
 export class RawRequester {
-  private resolvers: (((value: unknown) => void) | undefined)[] = [];
-  private head = 0;
+  private readonly resolvers = new Fifo<(value: unknown) => void>();
   private readonly channel: BroadcastChannel;
 
   constructor(name: string) {
@@ -122,13 +122,7 @@ export class RawRequester {
   }
 
   private onMessage(m: unknown): void {
-    const resolve = this.resolvers[this.head];
-    this.resolvers[this.head++] = undefined;
-    if (this.head === this.resolvers.length) {
-      this.resolvers.length = 0;
-      this.head = 0;
-    }
-    resolve?.(m);
+    this.resolvers.shift()?.(m);
   }
 }
 
