@@ -27,7 +27,7 @@ function isPrimitive(value: unknown): boolean {
 }
 
 /** True for a future or an active reference: passed by reference, never copied. */
-export function isReference(value: object): boolean {
+function isReference(value: object): boolean {
   const v = value as Record<symbol, unknown>;
   return v[FUTURE_CORE] !== undefined || v[ACTIVE_OBJECT] !== undefined;
 }

@@ -19,13 +19,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, type ResourceLimits, Worker } from 'node:worker_threads';
 import { compilePolicy, originOf } from '../../decorators/index.js';
 import { getLocalNode, setPlacementHooks, stubClass } from '../active.js';
-import { ArgumentError, describe, TerminatedError } from '../errors.js';
+import { ArgumentError, describe } from '../errors.js';
 import { observed, onObservedChange } from '../events.js';
 import { NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT } from '../symbols.js';
 import { Link } from './link.js';
 import { MAIN_NODE, MAX_NODES, type NodeId, type WorkerInit } from './protocol.js';
-import { NodeLostError, node } from './runtime.js';
+import { node } from './runtime.js';
 
 /** A node objects can be placed on. */
 export interface NodeHandle {
@@ -300,5 +300,3 @@ setPlacementHooks({
     return undefined;
   },
 });
-
-export { NodeLostError, TerminatedError };

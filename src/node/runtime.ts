@@ -25,7 +25,7 @@
 import { type ActiveObject, allocateObjectId, getLocalNode } from '../active.js';
 import { ArgumentError, ConstructionError, CopyError, MultiactiveError, TerminatedError } from '../errors.js';
 import { emit, type MultiactiveEvent } from '../events.js';
-import { FutureCore, type FutureObserver, futureCore, NamedFutureCore } from '../future.js';
+import { FutureCore, type FutureObserver, NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
 import type { Link } from './link.js';
 import {
@@ -943,6 +943,3 @@ class NotWireable extends Error {
 
 /** This isolate's node runtime. */
 export const node = new NodeRuntime();
-
-/** The core of a future argument, if any (re-exported for the placement module). */
-export { futureCore };
