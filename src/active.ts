@@ -31,6 +31,7 @@ import { copyArguments, copyFutureArgument, copyResult } from './copy.js';
 import { ArgumentError, ConstructionError, describe, TerminatedError } from './errors.js';
 import { emit, type MultiactiveEvent, now, observed, type RequestRef } from './events.js';
 import { FutureCore, futureCore } from './future.js';
+import { policySummary } from './policy-summary.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from './symbols.js';
 import type { Active } from './types.js';
 
@@ -238,6 +239,7 @@ export class ActiveObject implements SchedulerHost<Request> {
         objectId: this.id,
         className: this.className,
         node: localNode,
+        policy: policySummary(this.policy, this.methods),
       });
     }
   }
@@ -253,7 +255,7 @@ export class ActiveObject implements SchedulerHost<Request> {
    * A call that arrived from another node: its arguments are fresh copies already (the wire
    * cloned them) and so will be its result. Returns the request (its future's core).
    */
-  callFromWire(wireMethod: string | number, args: unknown[]): FutureCore {
+  callFromWire(wireMethod: string | number, args: unknown[], from: number, rid: number): FutureCore {
     const method =
       typeof wireMethod === 'number' ? (this.methods[wireMethod] ?? `#${wireMethod}`) : wireMethod;
     const groupId = this.policy.methodGroup.get(method) ?? this.policy.groupCount;
@@ -266,10 +268,11 @@ export class ActiveObject implements SchedulerHost<Request> {
       request.reject(new TypeError(`${this.className} has no method \`${method}\``));
       return request;
     }
-    return this.submit(request, false);
+    return this.submit(request, false, from, rid);
   }
 
-  private submit(request: Request, copy: boolean): Request {
+  /** `viaNode`, `viaRid`: the sender's node and call number, for a call from another node. */
+  private submit(request: Request, copy: boolean, viaNode = -1, viaRid = 0): Request {
     const { args, method } = request;
     const refusal = this.refusal();
     if (refusal !== undefined) {
@@ -298,7 +301,15 @@ export class ActiveObject implements SchedulerHost<Request> {
     }
     request.held = request.pendingArgs > 0;
     this.link(request);
-    if (observed) this.event('request.sent', request);
+    if (observed) {
+      emit({
+        type: 'request.sent',
+        time: now(),
+        request: refOf(request),
+        callerRequestId: request.callerRequestId,
+        via: viaNode < 0 ? undefined : { node: viaNode, rid: viaRid },
+      });
+    }
     this.scheduler.submit(request);
     return request;
   }
@@ -589,16 +600,14 @@ export class ActiveObject implements SchedulerHost<Request> {
   }
 
   private event(
-    type: 'request.sent' | 'request.started' | 'request.waiting' | 'request.resumed' | 'request.cancelled',
+    type: 'request.started' | 'request.waiting' | 'request.resumed' | 'request.cancelled',
     request: Request,
     reason?: unknown,
   ): void {
     const time = now();
     const ref = refOf(request);
     let event: MultiactiveEvent;
-    if (type === 'request.sent')
-      event = { type, time, request: ref, callerRequestId: request.callerRequestId };
-    else if (type === 'request.cancelled') event = { type, time, request: ref, reason: String(reason) };
+    if (type === 'request.cancelled') event = { type, time, request: ref, reason: String(reason) };
     else event = { type, time, request: ref };
     emit(event);
   }
@@ -638,7 +647,7 @@ function invoke(request: Request): unknown {
 }
 
 /** The request making the current call, if known (async context, or its synchronous code). */
-function callerId(): number | undefined {
+export function callerId(): number | undefined {
   const waiter = currentWaiter();
   return waiter instanceof Request ? waiter.requestId : undefined;
 }

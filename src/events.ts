@@ -5,6 +5,8 @@
  * check `observed` before building an event.
  */
 
+import type { Deadlock, PolicySummary } from './waits-types.js';
+
 /** Where an object lives: 0 is the main thread, 1, 2, ... are worker nodes. */
 export type NodeId = number;
 
@@ -25,6 +27,8 @@ export type MultiactiveEvent =
       readonly objectId: number;
       readonly className: string;
       readonly node: NodeId;
+      /** Its groups, compatibility, priorities and initial limits (for viewers). */
+      readonly policy: PolicySummary;
     }
   | {
       readonly type: 'object.terminated';
@@ -45,6 +49,30 @@ export type MultiactiveEvent =
       readonly request: RequestRef;
       /** The request that made the call, if the call was made inside one (and it is known). */
       readonly callerRequestId: number | undefined;
+      /**
+       * For a call that came from another node: that node and its call number, which match a
+       * `call.remote` event of the sender (where the caller is known).
+       */
+      readonly via: { readonly node: NodeId; readonly rid: number } | undefined;
+    }
+  | {
+      /** A call sent to an object of another node (emitted by the sending node). */
+      readonly type: 'call.remote';
+      readonly time: number;
+      /** The sending node and its call number (see `request.sent`'s `via`). */
+      readonly node: NodeId;
+      readonly rid: number;
+      /** The node that hosts the object. */
+      readonly to: NodeId;
+      readonly objectId: number;
+      readonly method: string;
+      readonly callerRequestId: number | undefined;
+    }
+  | {
+      /** A wait-for cycle (SPEC §10): found by deadlock detection or `findDeadlocks()`. */
+      readonly type: 'deadlock.found';
+      readonly time: number;
+      readonly deadlock: Deadlock;
     }
   | {
       readonly type: 'request.admitted';

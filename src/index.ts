@@ -43,3 +43,17 @@ export {
 } from './node/placement.js';
 export { NodeLostError, RemoteError } from './node/runtime.js';
 export type { Active, FutureOr, Pipelined } from './types.js';
+export { configureDeadlocks, type DeadlockOptions, findDeadlocks, waitGraph } from './waits.js';
+export type {
+  Deadlock,
+  DeadlockStep,
+  GroupUsage,
+  ObjectSnapshot,
+  PolicySummary,
+  WaitEdge,
+  WaitGraph,
+  WaitingRequest,
+  WaitNode,
+  WaitRule,
+  WaitState,
+} from './waits-types.js';

@@ -22,9 +22,9 @@
  * `late`, so the sender (which will receive the value in any case) delivers it; a receiver
  * settles a future once.
  */
-import { type ActiveObject, allocateObjectId, getLocalNode } from '../active.js';
+import { type ActiveObject, allocateObjectId, callerId, getLocalNode } from '../active.js';
 import { ArgumentError, ConstructionError, CopyError, MultiactiveError, TerminatedError } from '../errors.js';
-import { emit, type MultiactiveEvent } from '../events.js';
+import { emit, type MultiactiveEvent, now, observed } from '../events.js';
 import { FutureCore, type FutureObserver, NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
 import type { Link } from './link.js';
@@ -223,6 +223,18 @@ export class NodeRuntime {
     link.hold();
     // No array for a call without arguments (the common case of getters): cheaper to clone.
     link.sendCall(rid, id, index ?? method, encoded.value.length === 0 ? null : encoded.value, encoded.enc);
+    if (observed) {
+      emit({
+        type: 'call.remote',
+        time: now(),
+        node: this.self,
+        rid,
+        to: node,
+        objectId: id,
+        method,
+        callerRequestId: callerId(),
+      });
+    }
     return future;
   }
 
@@ -766,7 +778,7 @@ export class NodeRuntime {
       else target.pending.push(call);
       return;
     }
-    const core = target.callFromWire(call.method, call.args);
+    const core = target.callFromWire(call.method, call.args, from, rid);
     this.awaitForHome([from, rid], core, from);
   }
 
