@@ -1,3 +1,10 @@
+export {
+  type Blocker,
+  explainWait,
+  MAX_BLOCKERS,
+  type SchedulerWaitRule,
+  type WaitExplanation,
+} from './explain.js';
 export { Fifo } from './fifo.js';
 export { OrderList, type OrderNode } from './order-list.js';
 export {

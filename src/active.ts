@@ -96,6 +96,11 @@ export class Request extends FutureCore implements Schedulable, Waiter, RequestR
   waits = 0;
   /** Flat pairs (settle, value) waiting for the request to get its slot back. */
   deliveries: unknown[] | null = null;
+  /**
+   * Futures it awaits (or, before it starts, its unresolved future arguments), for the
+   * wait-for graph; settled ones are pruned lazily. Dropped when the request ends.
+   */
+  awaited: FutureCore[] | null = null;
   /** Abandoned by immediate termination: whatever it does later is ignored. */
   abandoned = false;
   /** The result leaves through the wire (structured clone copies it there): no copy here. */
@@ -160,6 +165,19 @@ export class Request extends FutureCore implements Schedulable, Waiter, RequestR
     }
     (this.deliveries ??= []).push(settle, value);
     if (this.state === RequestState.Waiting) this.obj.scheduler.wake(this);
+  }
+
+  awaits(core: object): void {
+    const s = this.state;
+    if (s === RequestState.Done || s === RequestState.Cancelled) return;
+    let list = this.awaited;
+    if (list === null) {
+      this.awaited = [core as FutureCore];
+      return;
+    }
+    // Bounded: a long request awaiting many futures in turn keeps only the pending ones.
+    if (list.length >= 8) list = this.awaited = list.filter((c) => !c.settled);
+    list.push(core as FutureCore);
   }
 
   /** Hand over every value that arrived while waiting. */
@@ -320,6 +338,7 @@ export class ActiveObject implements SchedulerHost<Request> {
 
   private awaitArgument(request: Request, argCore: FutureCore, index: number): void {
     request.pendingArgs++;
+    (request.awaited ??= []).push(argCore);
     argCore.subscribe(
       (value) => {
         if (request.settled) return;
@@ -514,6 +533,7 @@ export class ActiveObject implements SchedulerHost<Request> {
   }
 
   private unlink(request: Request): void {
+    request.awaited = null;
     if (request.fPrev !== null) request.fPrev.fNext = request.fNext;
     else if (this.firstInFlight === request) this.firstInFlight = request.fNext;
     else return; // not linked
@@ -523,6 +543,32 @@ export class ActiveObject implements SchedulerHost<Request> {
       busyObjects.delete(this);
       if (this.status === TERMINATING) this.markTerminated();
     }
+  }
+
+  // ---------------------------------------------------------------- observation
+
+  /** Requests in flight, newest first. Time: O(in flight); for the wait-for graph. */
+  inFlightRequests(): Request[] {
+    const out: Request[] = [];
+    for (let r = this.firstInFlight; r !== null; r = r.fNext) out.push(r);
+    return out;
+  }
+
+  /**
+   * Break a deadlock at `request` (SPEC §10): a request that has not started is withdrawn and
+   * its future rejected with `error`; one that has started keeps running, and only its future
+   * is rejected now (what it computes later is dropped). Returns whether it was withdrawn.
+   */
+  breakDeadlock(request: Request, error: Error): boolean {
+    if (request.settled) return false;
+    if (this.scheduler.cancel(request)) {
+      request.reject(error);
+      if (observed) this.event('request.cancelled', request, error);
+      this.unlink(request);
+      return true;
+    }
+    request.reject(error);
+    return false;
   }
 
   // ---------------------------------------------------------------- control
@@ -640,6 +686,11 @@ const busyObjects = {
 };
 
 const RESOLVED = Promise.resolve();
+
+/** Objects of this node with requests in flight (for the wait-for graph). */
+export function busyObjectList(): ActiveObject[] {
+  return busyObjects.list();
+}
 
 function invoke(request: Request): unknown {
   const target = request.obj.target as Record<string, (...args: unknown[]) => unknown>;

@@ -18,6 +18,20 @@ export interface Waiter {
   waitStarted(): void;
   /** The awaited future settled: hand `settle(value)` over once the request has a slot. */
   deliver(settle: (value: unknown) => void, value: unknown): void;
+  /** The request awaits `core` (recorded for the wait-for graph). */
+  awaits(core: object): void;
+}
+
+/**
+ * Record which futures each request awaits, for every object (the wait-for graph, SPEC
+ * §10); objects that account WBN record theirs in any case. Needs async context to know who
+ * awaits after a request's first `await`: turned on with deadlock detection.
+ */
+export let awaitTracking = false;
+
+export function setAwaitTracking(on: boolean): void {
+  awaitTracking = on;
+  if (on) enableAsyncContext();
 }
 
 let storage: AsyncLocalStorage<Waiter> | undefined;

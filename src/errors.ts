@@ -3,6 +3,7 @@
  * `DefinitionError` in decorators/errors.ts) and carries a message that says what to change.
  */
 import { MultiactiveError } from '../decorators/errors.js';
+import type { Deadlock } from './waits-types.js';
 
 export { DefinitionError, MultiactiveError } from '../decorators/errors.js';
 
@@ -29,6 +30,18 @@ export class TerminatedError extends MultiactiveError {}
 
 /** The constructor of an active object threw; every call on it rejects with this error. */
 export class ConstructionError extends MultiactiveError {}
+
+/**
+ * A request was part of a deadlock (SPEC §10) and deadlock detection was configured to
+ * break it (`configureDeadlocks({ reject: true })`). The message lists the cycle.
+ */
+export class DeadlockError extends MultiactiveError {
+  readonly deadlock: Deadlock;
+  constructor(deadlock: Deadlock) {
+    super(deadlock.message);
+    this.deadlock = deadlock;
+  }
+}
 
 /** A runtime API was given a bad value (e.g. `control(o).setLimit(0)`). */
 export class ArgumentError extends MultiactiveError {}

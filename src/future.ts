@@ -14,7 +14,7 @@
  * calling them synchronously when the future settles is safe: user callbacks run later, in
  * their own microtask and async context. Time: O(1) per subscription and per delivery.
  */
-import { currentWaiter, type Waiter } from './context.js';
+import { awaitTracking, currentWaiter, type Waiter } from './context.js';
 import { FUTURE_CORE } from './symbols.js';
 
 const PENDING = 0;
@@ -48,10 +48,20 @@ export abstract class FutureCore {
   private subs: unknown[] | null = null;
   /** At most one observer, told first when the future settles. */
   observer: FutureObserver | undefined = undefined;
+  /**
+   * The future this one settles with, when known: the future it adopted, or the parent of
+   * a pipelined member. The wait-for graph follows it to the request that computes the value.
+   */
+  follows: FutureCore | undefined = undefined;
   /** The future object handed to users; created on first use. */
   private handle: FutureHandle | undefined;
   /** For messages and inspection, e.g. `Counter#1.add`. */
   abstract get description(): string;
+
+  /** For a future computed on another node: that node and the future's numeric key. */
+  remoteKey(): { readonly home: number; readonly key: number } | undefined {
+    return undefined;
+  }
 
   /** The user-facing future (a `FutureHandle`). */
   get proxy(): object {
@@ -97,6 +107,7 @@ export abstract class FutureCore {
       }
       if (other !== undefined) {
         this.outcome = ADOPTING;
+        this.follows = other;
         other.subscribe(
           (v) => this.settle(FULFILLED, v),
           (e) => this.settle(REJECTED, e),
@@ -176,7 +187,13 @@ export abstract class FutureCore {
     const resolve = capturedResolve!;
     const reject = capturedReject!;
     capturedResolve = capturedReject = undefined;
-    this.subscribe(resolve, reject, waiter?.gates() ? waiter : undefined);
+    if (waiter === undefined) {
+      this.subscribe(resolve, reject, undefined);
+      return promise;
+    }
+    const gated = waiter.gates();
+    if (gated || awaitTracking) waiter.awaits(this);
+    this.subscribe(resolve, reject, gated ? waiter : undefined);
     return promise;
   }
 
@@ -327,6 +344,7 @@ function memberFuture(parent: FutureCore, prop: string): object {
 function memberCore(target: MemberTarget): FutureCore {
   if (target.core !== undefined) return target.core;
   const core = new NamedFutureCore(`${target.parent.description}.${target.prop}`);
+  core.follows = target.parent;
   target.core = core;
   target.parent.subscribe(
     (value) => {
@@ -358,6 +376,7 @@ const memberHandler: ProxyHandler<MemberTarget> = {
    */
   apply(target, _thisArg, args: unknown[]) {
     const core = new NamedFutureCore(`${target.parent.description}.${target.prop}()`);
+    core.follows = target.parent;
     // The call runs in its own microtask, never inside the settling code of another future.
     const call = (value: unknown): void => {
       try {

@@ -20,6 +20,7 @@ export {
   ArgumentError,
   ConstructionError,
   CopyError,
+  DeadlockError,
   DefinitionError,
   MultiactiveError,
   TerminatedError,
@@ -28,6 +29,7 @@ export {
   type EventListener,
   type MultiactiveEvent,
   type MultiactiveEventType,
+  type NodeId,
   onEvent,
   type RequestRef,
 } from './events.js';

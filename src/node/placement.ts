@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, type ResourceLimits, Worker } from 'node:worker_threads';
 import { compilePolicy, originOf } from '../../decorators/index.js';
 import { getLocalNode, setPlacementHooks, stubClass } from '../active.js';
+import { awaitTracking } from '../context.js';
 import { ArgumentError, describe } from '../errors.js';
 import { observed, onObservedChange } from '../events.js';
 import { NamedFutureCore } from '../future.js';
@@ -208,6 +209,7 @@ export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
     tsx: tsxApiUrl(options?.typescript),
     timeOrigin: performance.timeOrigin,
     observed,
+    trackAwaits: awaitTracking,
   };
   const worker = new Worker(BOOTSTRAP, {
     eval: true,

@@ -64,7 +64,15 @@ export type Wire =
   /** Worker to main: events of its objects, times already on the main thread's clock. */
   | { readonly t: 'events'; readonly events: unknown[] }
   /** Main to worker: a direct channel to another worker. */
-  | { readonly t: 'peer'; readonly node: NodeId; readonly port: MessagePort };
+  | { readonly t: 'peer'; readonly node: NodeId; readonly port: MessagePort }
+  /** Main to worker: send your part of the wait-for graph (src/waits.ts), as `waits.facts`. */
+  | { readonly t: 'waits'; readonly rid: number }
+  /** Worker to main: this node's part of the wait-for graph (plain data, see src/waits.ts). */
+  | { readonly t: 'waits.facts'; readonly rid: number; readonly facts: unknown }
+  /** Main to worker: break a deadlock at these requests (see `ActiveObject.breakDeadlock`). */
+  | { readonly t: 'waits.break'; readonly ids: readonly number[]; readonly deadlock: unknown }
+  /** Main to worker: record which futures requests await (deadlock detection on), or stop. */
+  | { readonly t: 'waits.track'; readonly on: boolean };
 
 /** What a worker receives in `workerData`. */
 export interface WorkerInit {
@@ -77,6 +85,8 @@ export interface WorkerInit {
   readonly timeOrigin: number;
   /** Whether the main thread observes events right now. */
   readonly observed: boolean;
+  /** Whether requests record the futures they await (deadlock detection is on). */
+  readonly trackAwaits: boolean;
 }
 
 /** An active reference on the wire. */

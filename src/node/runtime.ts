@@ -77,6 +77,9 @@ class CallFuture extends FutureCore {
   get description(): string {
     return `${this.label}.${this.method}`;
   }
+  override remoteKey(): { home: NodeId; key: number } {
+    return { home: this.target, key: numericKey(getLocalNode(), this.rid) };
+  }
 }
 
 /** A future received from another node: its value will arrive in a `value` message. */
@@ -87,6 +90,9 @@ class ReceivedFuture extends NamedFutureCore {
     super(`future ${key[0]}:${key[1]} (computed on node ${home})`);
     this.home = home;
     this.key = key;
+  }
+  override remoteKey(): { home: NodeId; key: number } {
+    return { home: this.home, key: numericKey(this.key[0], this.key[1]) };
   }
 }
 
@@ -176,6 +182,13 @@ export class NodeRuntime {
   onObserve: ((on: boolean) => void) | undefined;
   /** Set by the worker main module: a direct channel to another worker arrived. */
   onPeer: ((node: NodeId, port: import('node:worker_threads').MessagePort) => void) | undefined;
+  /** Set by src/waits.ts: the wait-for graph's messages. */
+  onWaits:
+    | ((
+        from: Link,
+        message: Extract<Wire, { t: 'waits' | 'waits.facts' | 'waits.break' | 'waits.track' }>,
+      ) => void)
+    | undefined;
   /** Set by the worker main module: locate and construct a hosted object. */
   construct: ((msg: Extract<Wire, { t: 'create' }>, args: unknown[]) => Promise<ActiveObject>) | undefined;
 
@@ -724,6 +737,12 @@ export class NodeRuntime {
       case 'events':
         for (const event of message.events) emit(event as MultiactiveEvent);
         return;
+      case 'waits':
+      case 'waits.facts':
+      case 'waits.break':
+      case 'waits.track':
+        this.onWaits?.(from, message);
+        return;
     }
   }
 
@@ -935,6 +954,11 @@ export class NodeRuntime {
         this.remoteStubs.delete(id);
       }
     }
+  }
+
+  /** Futures computed here and awaited on other nodes: numeric key -> core (the wait-for graph). */
+  homeEntries(): [number, FutureCore][] {
+    return [...this.homes].map(([key, home]) => [key, home.core]);
   }
 
   /** Futures and calls still tracked (tests check that memory is released). */

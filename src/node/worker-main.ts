@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ActiveObject, setLocalNode, shutdown } from '../active.js';
+import { setAwaitTracking } from '../context.js';
 import { ArgumentError } from '../errors.js';
 import { onEvent } from '../events.js';
 import '../index.js'; // the public API and its hooks, as user modules will import them
@@ -43,6 +44,7 @@ node.onObserve = (on) => {
   });
 };
 if (init.observed) node.onObserve(true);
+if (init.trackAwaits) setAwaitTracking(true);
 
 function plainError(error: unknown): unknown {
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
