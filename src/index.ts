@@ -3,6 +3,7 @@
  * their classes declare it safe. The package entry.
  */
 import '../decorators/metadata.js';
+import './debug-env.js';
 
 export { Compatible, Group, MemberOf, Priority, ThreadConfig } from '../decorators/index.js';
 export type { Condition, RequestView } from '../scheduler/index.js';
