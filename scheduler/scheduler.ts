@@ -215,6 +215,9 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
   private readonly hasReservations: boolean;
   private readonly woken: R[] = [];
 
+  // Checkpoint (SPEC §9): at most one, outside the groups (see `submitCheckpoint`).
+  private checkpointRequest: R | null = null;
+
   constructor(policy: Policy, host: SchedulerHost<R>, target?: unknown) {
     this.policy = policy;
     this.host = host;
@@ -298,9 +301,40 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
     this.queuedTotal++;
   }
 
+  /**
+   * A checkpoint (SPEC §9), as the reference runs it: a request of a hidden group that is
+   * compatible with every group one way only, above every group in priority, and started
+   * only when no request is in service (a hard limit of 1 while it runs).
+   *
+   *   1. It is admitted at once (it is compatible with everything from its side).
+   *   2. From then on nothing else is admitted (no group is compatible with it from theirs)
+   *      and nothing else starts: only woken requests resume, since they are in service.
+   *   3. It starts when no request is in service (active or in WBN), so the snapshot never
+   *      sees a half-served request; while it runs nothing else starts.
+   *   4. When it finishes, admission runs again for every group.
+   *
+   * It cannot starve: once admitted, the only requests that run before it are those already
+   * in service; none can start or be admitted. Returns false if a checkpoint is already
+   * pending (the caller joins it). Its `groupId` is not used.
+   */
+  submitCheckpoint(request: R): boolean {
+    if (this.checkpointRequest !== null) return false;
+    request.seq = ++this.seqCounter;
+    request.state = Ready;
+    this.checkpointRequest = request;
+    this.host.admitted?.(request);
+    this.host.requestDrain();
+    return true;
+  }
+
+  /** The checkpoint admitted and not finished, if any. */
+  get checkpoint(): R | null {
+    return this.checkpointRequest;
+  }
+
   /** The request (in service) now awaits a future: it leaves the active set. */
   enterWait(request: R): void {
-    if (request.state !== Active) return;
+    if (request.state !== Active || request === this.checkpointRequest) return;
     request.state = Waiting;
     request.waitSeq = ++this.waitCounter;
     this.active--;
@@ -327,6 +361,10 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
 
   /** A request in service settled. Time: O(groups) typically; see the module comment. */
   finish(request: R): void {
+    if (request === this.checkpointRequest) {
+      this.finishCheckpoint(request);
+      return;
+    }
     const state = request.state;
     if (state === Active) this.active--;
     else if (state === Waiting || state === Woken) {
@@ -345,6 +383,14 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
    * future argument rejected.
    */
   cancel(request: R): boolean {
+    if (request === this.checkpointRequest) {
+      if (request.state !== Ready) return false;
+      request.state = Cancelled;
+      this.checkpointRequest = null;
+      this.admitPass(this.affects[this.ungrouped]!); // every group
+      this.host.requestDrain();
+      return true;
+    }
     const g = request.groupId;
     switch (request.state) {
       case Queued:
@@ -391,6 +437,16 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
         this.host.resume(request);
         continue;
       }
+      const checkpoint = this.checkpointRequest;
+      if (checkpoint !== null) {
+        // Nothing else starts; it starts itself once no request is in service.
+        if (checkpoint.state !== Ready || this.active + this.waiting > 0) break;
+        checkpoint.state = Active;
+        this.active++;
+        count++;
+        this.host.start(checkpoint);
+        continue;
+      }
       if (this.readyTotal === 0 || !this.slotFree()) break;
       const request = this.nextStartable();
       if (request === undefined) break;
@@ -406,7 +462,21 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
 
   /** True when requests wait for a slot (ready or woken) and `drain` could start some. */
   get hasRunnable(): boolean {
+    const checkpoint = this.checkpointRequest;
+    if (checkpoint !== null) {
+      return this.woken.length > 0 || (checkpoint.state === Ready && this.active + this.waiting === 0);
+    }
     return this.woken.length > 0 || this.readyTotal > 0;
+  }
+
+  private finishCheckpoint(request: R): void {
+    if (request.state !== Active) return;
+    this.active--;
+    request.state = Done;
+    this.checkpointRequest = null;
+    // Everything queued behind it may be admissible now.
+    this.admitPass(this.affects[this.ungrouped]!); // every group
+    this.host.requestDrain();
   }
 
   // ---------------------------------------------------------------- observation
@@ -456,6 +526,7 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
 
   /** Time: O(|incompatible[g]|) plus, with conditions, the requests they are checked against. */
   private admissible(request: R): number {
+    if (this.checkpointRequest !== null) return BlockedGroup;
     const g = request.groupId;
     const s = request.seq;
     const u = this.ungrouped;
@@ -508,7 +579,7 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
    * Time: O(groups · |incompatible|) plus the requests admitted.
    */
   private admitPass(groups: readonly number[]): void {
-    if (this.queuedTotal === 0) return;
+    if (this.queuedTotal === 0 || this.checkpointRequest !== null) return;
     const found = this.found;
     for (const g of groups) this.scanQueue(g, found);
     // affects[] lists the ungrouped id only for the ungrouped group itself.
