@@ -8,12 +8,19 @@ import { defineConfig } from 'vitest/config';
 import { tsTranspile } from './test/support/ts-transform.js';
 
 const entry = fileURLToPath(new URL('./src/index.ts', import.meta.url));
+const debuggerEntry = fileURLToPath(new URL('./debugger/index.ts', import.meta.url));
 
 function project(mode: 'standard' | 'legacy') {
   return {
     esbuild: false as const,
     plugins: [tsTranspile(mode)],
-    resolve: { alias: { multiactive: entry } },
+    // Exact matches: `multiactive` must not also rewrite `multiactive/debugger`.
+    resolve: {
+      alias: [
+        { find: /^multiactive$/, replacement: entry },
+        { find: /^multiactive\/debugger$/, replacement: debuggerEntry },
+      ],
+    },
     test: {
       name: mode,
       include: ['test/**/*.test.ts'],

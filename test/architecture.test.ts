@@ -1,7 +1,8 @@
 /**
  * The house's dependency direction (`debugger -> src -> decorators -> scheduler`): decorators/
  * never imports src/ (or debugger/); scheduler/ imports neither src/ nor decorators/ nor
- * node:* (it stays pure and portable). Read from the import specifiers of the sources.
+ * node:* (it stays pure and portable); debugger/ sees the runtime only through the package
+ * entry. Read from the import specifiers of the sources.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -17,11 +18,11 @@ function specifiers(source: string): string[] {
   return [...source.matchAll(pattern)].map((match) => match[1] ?? match[2] ?? match[3] ?? '');
 }
 
-/** `folder`'s .ts files (recursively) and, per file, where each import points (a folder of the repo, or the specifier). */
+/** `folder`'s .ts and .js files (recursively) and, per file, where each import points (a folder of the repo, or the specifier). */
 function imports(folder: string): { file: string; specifier: string; target: string }[] {
   const dir = join(root, folder);
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((name) => name.endsWith('.ts'))
+    .filter((name) => (name.endsWith('.ts') || name.endsWith('.js')) && !name.endsWith('.d.ts'))
     .flatMap((name) => {
       const file = join(dir, name);
       return specifiers(readFileSync(file, 'utf8')).map((specifier) => ({
@@ -66,11 +67,22 @@ describe('dependency direction', () => {
     expect(imports('src').some((entry) => entry.target.startsWith('scheduler/'))).toBe(true);
   });
 
-  it('lets examples import the package entry, not its internals: relative imports stay in their folder', () => {
+  it('keeps debugger/ to the package entry (src/index.ts), node:* and its own files', () => {
+    const entries = imports('debugger');
+    const wrong = entries.filter(
+      ({ target }) =>
+        !(target === 'src/index.js' || target.startsWith('node:') || target.startsWith('debugger/')),
+    );
+    expect(wrong).toEqual([]);
+    expect(entries.some((entry) => entry.target === 'src/index.js')).toBe(true);
+    expect(entries.some((entry) => entry.file.startsWith('debugger/page/'))).toBe(true);
+  });
+
+  it('lets examples import the package entries, not their internals: relative imports stay in their folder', () => {
     const wrong = imports('examples').filter(
       ({ file, specifier, target }) =>
         (specifier.startsWith('.') && !target.startsWith(dirname(file))) ||
-        specifier.startsWith('multiactive/'),
+        (specifier.startsWith('multiactive/') && specifier !== 'multiactive/debugger'),
     );
     expect(wrong).toEqual([]);
     expect(imports('examples').some((entry) => entry.target === 'multiactive')).toBe(true);

@@ -1,0 +1,82 @@
+/**
+ * The debugger's options, their defaults, and their validation. Every check throws the
+ * package's `ArgumentError` with a message that says what to change; nothing is half-applied.
+ */
+import { isIP } from 'node:net';
+import { ArgumentError } from '../src/index.js';
+
+export interface DebuggerOptions {
+  /** TCP port; `0` picks a free one (read it from `url`). @default 0 */
+  port?: number;
+  /**
+   * Address to bind. Anything but a loopback address (`127.x.x.x`, `::1`, `localhost`) exposes
+   * the application's method names and arguments to the network, so it requires `token`.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /** Required by every HTTP request (`?token=` or `Authorization: Bearer`) when set. */
+  token?: string;
+  /** Also record every event (and polled wait graphs) to this JSON-lines file. */
+  trace?: string;
+  /** How many recent events the server keeps for pages opened late. @default 50_000 */
+  ringSize?: number;
+}
+
+export interface ResolvedOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly token: string | undefined;
+  readonly trace: string | undefined;
+  readonly ringSize: number;
+}
+
+export const defaults = {
+  port: 0,
+  host: '127.0.0.1',
+  // 50k events is ~10 MB of JSON: enough for a page opened late to see the last seconds of a
+  // busy application (or the whole run of a small one).
+  ringSize: 50_000,
+} as const;
+
+export function isLoopback(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (bare === 'localhost' || bare === '::1') return true;
+  return isIP(bare) === 4 && bare.startsWith('127.');
+}
+
+function shown(value: unknown): string {
+  return typeof value === 'string'
+    ? `${JSON.stringify(value)} (string)`
+    : `\`${String(value)}\` (${typeof value})`;
+}
+
+export function resolveOptions(options: DebuggerOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new ArgumentError(`Expected the debugger options to be an object, got ${shown(options)}`);
+  }
+  const { port = defaults.port, host = defaults.host, token, trace, ringSize = defaults.ringSize } = options;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ArgumentError(
+      `Expected \`port\` to be an integer from 0 to 65535 (0: any free port), got ${shown(port)}`,
+    );
+  }
+  if (typeof host !== 'string' || host === '') {
+    throw new ArgumentError(`Expected \`host\` to be a non-empty string, got ${shown(host)}`);
+  }
+  if (token !== undefined && (typeof token !== 'string' || token === '')) {
+    throw new ArgumentError(`Expected \`token\` to be a non-empty string, got ${shown(token)}`);
+  }
+  if (trace !== undefined && (typeof trace !== 'string' || trace === '')) {
+    throw new ArgumentError(`Expected \`trace\` to be a file path, got ${shown(trace)}`);
+  }
+  if (!Number.isInteger(ringSize) || ringSize < 1) {
+    throw new ArgumentError(`Expected \`ringSize\` to be an integer >= 1, got ${shown(ringSize)}`);
+  }
+  if (!isLoopback(host) && token === undefined) {
+    throw new ArgumentError(
+      `The debugger would serve the application's method names and arguments on \`${host}\`, beyond this machine. ` +
+        'Pass a `token` (or set MULTIACTIVE_DEBUG_TOKEN) that every request must carry, or bind 127.0.0.1.',
+    );
+  }
+  return { port, host, token, trace, ringSize };
+}

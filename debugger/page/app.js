@@ -1,0 +1,169 @@
+/**
+ * The page's wiring: the live stream (Server-Sent Events from /api/events) or a trace file
+ * feeds a `Model`; the chosen view is rebuilt from the model at most every `RENDER_MS` while
+ * something changed. Views are functions of (model, state): no view keeps state of its own.
+ */
+import { h } from './dom.js';
+import { Model, modelFromTrace } from './model.js';
+import { deadlocksView } from './view-deadlocks.js';
+import { graphView } from './view-graph.js';
+import { objectView } from './view-object.js';
+import { timelineView } from './view-timeline.js';
+
+// Four rebuilds a second keep the page live without spending the browser on layout.
+const RENDER_MS = 250;
+
+const state = {
+  model: new Model(),
+  /** 'live' or 'trace' */
+  mode: 'live',
+  view: 'graph',
+  /** @type {number | undefined} */
+  selected: undefined,
+  paused: false,
+  windowMs: 0,
+  status: 'connecting…',
+  findStatus: '',
+  rendered: -1,
+  /** @type {EventSource | undefined} */
+  source: undefined,
+};
+
+const actions = {
+  /** @param {number} objectId */
+  open(objectId) {
+    state.selected = objectId;
+    show('object');
+  },
+};
+
+function connect() {
+  state.source?.close();
+  state.mode = 'live';
+  const source = new EventSource('api/events');
+  state.source = source;
+  source.addEventListener('hello', () => {
+    // A fresh connection replays the server's ring: start over.
+    state.model = new Model();
+    setStatus('live');
+  });
+  source.addEventListener('events', (message) => {
+    const { events } = JSON.parse(message.data);
+    for (const event of events) state.model.add(event);
+  });
+  source.addEventListener('waits', (message) => state.model.setWaits(JSON.parse(message.data)));
+  source.addEventListener('error', () => setStatus('disconnected: retrying…'));
+}
+
+async function findNow() {
+  state.findStatus = 'looking…';
+  state.model.version++;
+  try {
+    const response = await fetch('api/deadlocks', { method: 'POST' });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error ?? response.statusText);
+    let added = 0;
+    for (const deadlock of body.deadlocks)
+      if (state.model.addDeadlock(deadlock, state.model.now, 'find now')) added++;
+    state.findStatus =
+      body.deadlocks.length === 0 ? 'No deadlock now.' : `${body.deadlocks.length} found (${added} new).`;
+  } catch (error) {
+    state.findStatus = `Failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  state.model.version++;
+}
+
+/** @param {File} file */
+async function openTrace(file) {
+  try {
+    const model = modelFromTrace(await file.text());
+    state.source?.close();
+    state.source = undefined;
+    state.mode = 'trace';
+    state.model = model;
+    setStatus(`trace ${file.name}`);
+  } catch (error) {
+    setStatus(`cannot open ${file.name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** @param {string} status */
+function setStatus(status) {
+  state.status = status;
+  document.body.dataset.connection =
+    status === 'live' ? 'live' : state.mode === 'trace' ? 'trace' : 'connecting';
+  state.model.version++;
+}
+
+/** @param {string} view */
+function show(view) {
+  state.view = view;
+  state.rendered = -1;
+  render();
+}
+
+function render() {
+  const { model } = state;
+  document.body.dataset.mode = state.mode;
+  document.body.dataset.view = state.view;
+  for (const button of document.querySelectorAll('#tabs button')) {
+    button.setAttribute('aria-selected', String(button.getAttribute('data-view') === state.view));
+  }
+  document.getElementById('deadlock-count').textContent =
+    model.deadlocks.length > 0 ? `(${model.deadlocks.length})` : '';
+  document.getElementById('back-live').hidden = state.mode === 'live';
+  const age = model.waits?.graph ? ` · wait-for graph of ${model.waits.graph.nodes.length} node(s)` : '';
+  document.getElementById('status').textContent =
+    `${state.status} · ${model.objects.size} objects · ${model.eventCount} events${age}${state.paused ? ' · paused' : ''}`;
+
+  let content;
+  if (state.view === 'graph') content = graphView(model, actions);
+  else if (state.view === 'object') content = objectView(model, state.selected, actions);
+  else if (state.view === 'timeline') content = timelineView(model, { windowMs: state.windowMs });
+  else content = deadlocksView(model, { live: state.mode === 'live', status: state.findStatus, findNow });
+  document
+    .getElementById('view')
+    .replaceChildren(h('div', { id: `view-${state.view}`, class: 'view' }, content));
+  state.rendered = model.version;
+}
+
+function start() {
+  for (const button of document.querySelectorAll('#tabs button')) {
+    button.addEventListener('click', () => show(button.getAttribute('data-view')));
+  }
+  document.getElementById('trace-file').addEventListener('change', (event) => {
+    const file = event.target.files?.[0];
+    if (file) openTrace(file);
+  });
+  document.getElementById('back-live').addEventListener('click', () => {
+    setStatus('connecting…');
+    connect();
+  });
+  document.getElementById('pause').addEventListener('click', (event) => {
+    state.paused = !state.paused;
+    event.target.setAttribute('aria-pressed', String(state.paused));
+    event.target.textContent = state.paused ? 'Resume' : 'Pause';
+    render();
+  });
+  document.getElementById('window').addEventListener('change', (event) => {
+    state.windowMs = Number(event.target.value);
+    render();
+  });
+  // Open a view from the address: `#deadlocks`, `#timeline`, ...
+  const fromHash = () => {
+    const view = location.hash.slice(1);
+    if (['graph', 'object', 'timeline', 'deadlocks'].includes(view)) state.view = view;
+  };
+  fromHash();
+  window.addEventListener('hashchange', () => {
+    fromHash();
+    show(state.view);
+  });
+  connect();
+  render();
+  setInterval(() => {
+    if (!state.paused && state.rendered !== state.model.version) render();
+  }, RENDER_MS);
+}
+
+start();

@@ -1,0 +1,213 @@
+/**
+ * What the page knows, rebuilt from events (live from the server, or from a trace file): the
+ * objects and their policies, requests and their service (requests.js), calls between
+ * objects with counts and recent rates, deadlocks, and the last wait-for graph.
+ *
+ * Memory stays bounded in a long session: finished requests beyond `KEEP_REQUESTS` are
+ * forgotten (oldest first), per-edge counters are O(1), and recent send times are kept only
+ * for the rate window.
+ */
+import { MAIN_SCRIPT, RequestTracker } from './requests.js';
+
+export { MAIN_SCRIPT };
+
+const KEEP_REQUESTS = 20_000;
+/** Rates are calls per second over the last 5 s of the application's clock. */
+export const RATE_WINDOW_MS = 5_000;
+
+/**
+ * @typedef {{ objectId: number, className: string, name: string, node: number | undefined,
+ *   policy: any, limit: number | null, hardLimit: boolean, terminated: boolean }} ObjectInfo
+ * @typedef {{ from: number | 'main', to: number, count: number, recent: number[], head: number }} Edge
+ * @typedef {{ time: number, deadlock: any, source: string }} FoundDeadlock
+ */
+
+export class Model {
+  constructor() {
+    this.tracker = new RequestTracker();
+    /** @type {Map<number, ObjectInfo>} */
+    this.objects = new Map();
+    /** @type {Map<string, Edge>} `${from}->${to}` */
+    this.edges = new Map();
+    /** @type {Map<string, any>} calls from another node whose sender's `call.remote` has not arrived yet */
+    this.pendingVia = new Map();
+    /** @type {FoundDeadlock[]} */
+    this.deadlocks = [];
+    this.deadlockKeys = new Set();
+    /** @type {{ graph?: any, error?: string } | undefined} the last wait-for graph (or why there is none) */
+    this.waits = undefined;
+    /** The application's clock (ms, its `performance.now()`): the latest time seen. */
+    this.now = 0;
+    /** @type {number | undefined} */
+    this.first = undefined;
+    this.eventCount = 0;
+    /** Bumped on every change; the page re-renders when it moved. */
+    this.version = 0;
+  }
+
+  /** @param {any} event a `MultiactiveEvent` as JSON */
+  add(event) {
+    this.eventCount++;
+    this.version++;
+    if (typeof event.time === 'number') {
+      if (this.first === undefined || event.time < this.first) this.first = event.time;
+      if (event.time > this.now) this.now = event.time;
+    }
+    switch (event.type) {
+      case 'object.created':
+        this.objects.set(event.objectId, {
+          objectId: event.objectId,
+          className: event.className,
+          name: `${event.className}#${event.objectId}`,
+          node: event.node,
+          policy: event.policy,
+          limit: event.policy?.limit ?? null,
+          hardLimit: event.policy?.hardLimit ?? false,
+          terminated: false,
+        });
+        break;
+      case 'object.terminated':
+        this.object(event.objectId, event.className).terminated = true;
+        break;
+      case 'object.limits': {
+        const object = this.object(event.objectId, undefined);
+        object.limit = event.limit ?? null; // Infinity arrives as null
+        object.hardLimit = event.hardLimit;
+        break;
+      }
+      case 'deadlock.found':
+        this.addDeadlock(event.deadlock, event.time, 'detected');
+        break;
+      case 'call.remote': {
+        this.tracker.add(event);
+        const key = `${event.node}:${event.rid}`;
+        const waiting = this.pendingVia.get(key);
+        if (waiting !== undefined) {
+          this.pendingVia.delete(key);
+          this.countCall(waiting.record, waiting.time);
+        }
+        break;
+      }
+      case 'request.sent': {
+        const record = this.tracker.add(event);
+        this.object(record.objectId, record.className);
+        if (record.via !== undefined && !this.tracker.remoteCalls.has(record.via)) {
+          // Events of two nodes interleave freely: wait for the sender's `call.remote`.
+          this.pendingVia.set(record.via, { record, time: event.time });
+        } else this.countCall(record, event.time);
+        break;
+      }
+      default:
+        if (event.request !== undefined) this.object(event.request.objectId, event.request.className);
+        this.tracker.add(event);
+    }
+    if (this.tracker.requests.size > KEEP_REQUESTS * 1.1) this.tracker.prune(KEEP_REQUESTS);
+  }
+
+  /**
+   * A deadlock, once per cycle: the detector reports each cycle once, and "find now" finds
+   * the same cycles again; request ids are unique, so the message names the cycle.
+   * @param {any} deadlock @param {number} time @param {string} source
+   */
+  addDeadlock(deadlock, time, source) {
+    if (this.deadlockKeys.has(deadlock.message)) return false;
+    this.deadlockKeys.add(deadlock.message);
+    this.deadlocks.push({ time, deadlock, source });
+    this.version++;
+    return true;
+  }
+
+  /** @param {{ graph?: any, error?: string }} waits */
+  setWaits(waits) {
+    this.waits = waits;
+    for (const snapshot of waits.graph?.objects ?? []) {
+      const object = this.object(snapshot.objectId, snapshot.className);
+      object.node ??= snapshot.node;
+    }
+    this.version++;
+  }
+
+  /** The object's info; a placeholder if its `object.created` is not known (before the window). */
+  object(objectId, className) {
+    let object = this.objects.get(objectId);
+    if (object === undefined) {
+      const name = `${className ?? '?'}#${objectId}`;
+      object = {
+        objectId,
+        className: className ?? '?',
+        name,
+        node: undefined,
+        policy: undefined,
+        limit: null,
+        hardLimit: false,
+        terminated: false,
+      };
+      this.objects.set(objectId, object);
+    }
+    return object;
+  }
+
+  /** The snapshot of an object in the last wait-for graph, if it had requests in flight. */
+  snapshot(objectId) {
+    return this.waits?.graph?.objects.find((/** @type {any} */ o) => o.objectId === objectId);
+  }
+
+  /** The waiting requests of an object in the last wait-for graph. */
+  queue(objectId) {
+    return (this.waits?.graph?.requests ?? []).filter(
+      (/** @type {any} */ r) => r.request.objectId === objectId,
+    );
+  }
+
+  /** Calls per second over the rate window, ending at the application's latest time. @param {Edge} edge */
+  rate(edge) {
+    const since = this.now - RATE_WINDOW_MS;
+    while (edge.head < edge.recent.length && edge.recent[edge.head] < since) edge.head++;
+    return (edge.recent.length - edge.head) / (RATE_WINDOW_MS / 1000);
+  }
+
+  /** @param {import('./requests.d.ts').RequestRecord} record @param {number} time */
+  countCall(record, time) {
+    const callerId = this.tracker.callerOf(record);
+    const caller = callerId === undefined ? undefined : this.tracker.requests.get(callerId);
+    const from = caller === undefined ? MAIN_SCRIPT : caller.objectId;
+    const key = `${from}->${record.objectId}`;
+    let edge = this.edges.get(key);
+    if (edge === undefined)
+      this.edges.set(key, (edge = { from, to: record.objectId, count: 0, recent: [], head: 0 }));
+    edge.count++;
+    edge.recent.push(time);
+    // Drop send times that left the window (amortised O(1)); `rate` trims the rest lazily.
+    if (edge.head > 1024 && edge.head * 2 > edge.recent.length) {
+      edge.recent = edge.recent.slice(edge.head);
+      edge.head = 0;
+    }
+    this.rate(edge);
+  }
+}
+
+/**
+ * Reads a trace file's text (JSON lines, see debugger/trace.ts) into a model. Lines that are not
+ * JSON are skipped (a file cut short by a crash). Throws if there is no trace header.
+ * @param {string} text
+ */
+export function modelFromTrace(text) {
+  const model = new Model();
+  let header;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let value;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (value?.type === 'trace.header') header = value;
+    else if (value?.type === 'trace.waits') model.setWaits({ graph: value.graph });
+    else if (typeof value?.type === 'string') model.add(value);
+  }
+  if (header?.format !== 'multiactive-trace') {
+    throw new Error('Not a multiactive trace: the first line should be a "multiactive-trace" header');
+  }
+  return model;
+}

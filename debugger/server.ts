@@ -1,0 +1,367 @@
+/**
+ * The debugger's HTTP server: serves the page (debugger/page/), pushes the event stream and
+ * the wait-for graph to it over Server-Sent Events, and answers a few JSON requests. It sees
+ * the application only through the package's public entry.
+ *
+ * Data flow:
+ * 1. Every event goes, JSON-safe, into a bounded ring (a page opened late sees the recent past)
+ *    and, while a page is connected, into a batch pushed every `BATCH_MS`.
+ * 2. While at least one page is connected, `waitGraph()` is polled every `POLL_MS`, one poll at
+ *    a time (the next is scheduled when the previous answered), and pushed.
+ * 3. A page that connects gets `hello` (the server clock), the ring in chunks, the deadlocks
+ *    found so far and the last wait graph; then the live batches. On reconnection it gets all
+ *    of it again and starts over (the page resets on `hello`).
+ *
+ * Endpoints: `GET /` (the page) and its static files, `GET /api/events` (SSE), `GET
+ * /api/snapshot` (the same as one JSON), `POST /api/deadlocks` (`findDeadlocks()` now), `GET
+ * /trace.jsonl` (the ring as a trace file), `GET /trace.json` (the ring in Chrome trace format).
+ *
+ * Security (docs/debugger.md): loopback by default; any other address needs a token, which
+ * every request must carry (`?token=`, `Authorization: Bearer`, or the HttpOnly SameSite cookie
+ * the page gets when opened with `?token=`). Without a token, the `Host` header must name a
+ * loopback address (a DNS-rebinding page cannot read the stream) and a POST must come from
+ * the page's own origin. Every response carries a strict Content-Security-Policy: the page
+ * runs only its own script files, and it builds the DOM with text nodes only.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type Deadlock,
+  findDeadlocks,
+  type MultiactiveEvent,
+  onEvent,
+  type WaitGraph,
+  waitGraph,
+} from '../src/index.js';
+import { toChromeTrace } from './chrome-trace.js';
+import { Ring } from './event-ring.js';
+import { jsonSafe } from './json-safe.js';
+import { type DebuggerOptions, isLoopback, resolveOptions } from './options.js';
+import { TRACE_FORMAT, TraceWriter } from './trace.js';
+
+/** A running debugger. */
+export interface DebuggerHandle {
+  /** Where to point a browser (with `?token=` when a token is set). */
+  readonly url: string;
+  /** Stops listening, ends the pages' streams, finishes the trace file. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface AttachOptions extends DebuggerOptions {
+  /**
+   * `false`: the server does not keep the process alive (used when attached from the
+   * environment, so a program that would have exited still does). @default true
+   */
+  keepAlive?: boolean;
+}
+
+// Pushing every ~100 ms keeps a page live to the eye while one busy second costs ten messages.
+const BATCH_MS = 100;
+// The wait graph asks every node; twice a second is live enough for a queue that is stuck.
+const POLL_MS = 500;
+// A page that reads slower than this much pending output is dropped (it reconnects and
+// starts over) rather than growing the server's memory without bound.
+const MAX_PENDING_BYTES = 16 << 20;
+// The ring goes to a new page in chunks so that no single SSE message is huge.
+const CHUNK = 5_000;
+const DEADLOCKS_KEPT = 100;
+
+const pageDir = fileURLToPath(new URL('./page/', import.meta.url));
+const contentTypes: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+const securityHeaders = {
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+};
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/**
+ * Starts the debugger's server for this process and resolves once it listens. Throws
+ * `ArgumentError` for bad options (a non-loopback `host` without `token` among them).
+ */
+export async function attachDebugger(options: AttachOptions = {}): Promise<DebuggerHandle> {
+  const { port, host, token, trace: tracePath, ringSize } = resolveOptions(options);
+  const keepAlive = options.keepAlive ?? true;
+  const tokenHash = token === undefined ? undefined : sha256(token);
+
+  const ring = new Ring<MultiactiveEvent>(ringSize);
+  const deadlocks = new Ring<MultiactiveEvent>(DEADLOCKS_KEPT);
+  const trace = tracePath === undefined ? undefined : new TraceWriter(tracePath);
+  const clients = new Set<ServerResponse>();
+  let batch: MultiactiveEvent[] = [];
+  let batchTimer: NodeJS.Timeout | undefined;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let polling = false;
+  let lastGraph: { graph?: WaitGraph; error?: string } | undefined;
+  let closed: Promise<void> | undefined;
+
+  const unsubscribe = onEvent((event) => {
+    const safe = jsonSafe(event);
+    ring.push(safe);
+    if (safe.type === 'deadlock.found') deadlocks.push(safe);
+    trace?.event(event);
+    if (clients.size === 0) return;
+    batch.push(safe);
+    batchTimer ??= setTimeout(flushBatch, BATCH_MS);
+  });
+
+  function send(res: ServerResponse, name: string, data: unknown): void {
+    if (res.writableLength > MAX_PENDING_BYTES) {
+      res.destroy(); // too slow: see MAX_PENDING_BYTES
+      return;
+    }
+    res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  function broadcast(name: string, data: unknown): void {
+    for (const res of clients) send(res, name, data);
+  }
+
+  function flushBatch(): void {
+    batchTimer = undefined;
+    if (batch.length === 0) return;
+    const events = batch;
+    batch = [];
+    broadcast('events', { now: performance.now(), events });
+  }
+
+  // One poll at a time, and only while a page is connected (waitGraph asks every node).
+  function schedulePoll(delay: number): void {
+    if (pollTimer !== undefined || polling || clients.size === 0 || closed) return;
+    pollTimer = setTimeout(async () => {
+      pollTimer = undefined;
+      polling = true;
+      try {
+        const graph = await waitGraph();
+        lastGraph = { graph };
+        trace?.waits(graph);
+      } catch (error) {
+        lastGraph = { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+      } finally {
+        polling = false;
+      }
+      if (!closed) {
+        broadcast('waits', lastGraph);
+        schedulePoll(POLL_MS);
+      }
+    }, delay);
+  }
+
+  function openStream(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, {
+      ...securityHeaders,
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      Connection: 'keep-alive',
+    });
+    res.write('retry: 1000\n\n');
+    send(res, 'hello', { now: performance.now(), total: ring.total, kept: ring.size });
+    const backlog = ring.toArray();
+    for (let i = 0; i < backlog.length; i += CHUNK) {
+      send(res, 'events', { now: performance.now(), events: backlog.slice(i, i + CHUNK) });
+    }
+    // Deadlocks found before the ring's window still show (the page ignores repeats).
+    if (deadlocks.size > 0) send(res, 'events', { now: performance.now(), events: deadlocks.toArray() });
+    if (lastGraph !== undefined) send(res, 'waits', lastGraph);
+    clients.add(res);
+    schedulePoll(0);
+    req.on('close', () => clients.delete(res));
+  }
+
+  /** Whether the request carries the token (always true without one), and whether in its query. */
+  function authorized(req: IncomingMessage, url: URL): { ok: boolean; viaQuery: boolean } {
+    if (tokenHash === undefined) return { ok: true, viaQuery: false };
+    const matches = (given: string | undefined | null): boolean =>
+      typeof given === 'string' && given !== '' && timingSafeEqual(sha256(given), tokenHash);
+    if (matches(url.searchParams.get('token'))) return { ok: true, viaQuery: true };
+    const header = req.headers.authorization;
+    if (header?.startsWith('Bearer ') && matches(header.slice('Bearer '.length)))
+      return { ok: true, viaQuery: false };
+    return { ok: matches(cookie(req, cookieName())), viaQuery: false };
+  }
+
+  function cookieName(): string {
+    return `multiactive_debugger_${(server.address() as AddressInfo).port}`;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://debugger.invalid');
+    if (tokenHash === undefined) {
+      // DNS rebinding: a remote page whose name resolves to 127.0.0.1 sends its own Host.
+      const hostname = (req.headers.host ?? '').replace(/:\d+$/, '');
+      if (!isLoopback(hostname))
+        return text(res, 403, 'Forbidden: open the debugger as http://127.0.0.1:<port>/\n');
+      const origin = req.headers.origin;
+      if (req.method === 'POST' && origin !== undefined && !isLoopbackOrigin(origin)) {
+        return text(res, 403, 'Forbidden: cross-origin request\n');
+      }
+    }
+    const auth = authorized(req, url);
+    if (!auth.ok) {
+      return text(res, 401, 'Unauthorized: open the URL the debugger printed (it carries ?token=...)\n');
+    }
+    const route = `${req.method} ${url.pathname}`;
+    switch (route) {
+      case 'GET /':
+        return staticFile(res, 'index.html', auth.viaQuery && token !== undefined ? token : undefined);
+      case 'GET /api/events':
+        return openStream(req, res);
+      case 'GET /api/snapshot':
+        return json(res, 200, {
+          now: performance.now(),
+          events: ring.toArray(),
+          deadlocks: deadlocks.toArray(),
+          waits: lastGraph ?? null,
+        });
+      case 'POST /api/deadlocks': {
+        try {
+          const found: Deadlock[] = await findDeadlocks();
+          return json(res, 200, { deadlocks: found });
+        } catch (error) {
+          return json(res, 500, {
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          });
+        }
+      }
+      case 'GET /trace.json':
+        return json(res, 200, toChromeTrace(ring.toArray()), 'multiactive-trace.json');
+      case 'GET /trace.jsonl': {
+        const header = {
+          type: 'trace.header',
+          format: TRACE_FORMAT,
+          version: 1,
+          startedAt: new Date().toISOString(),
+        };
+        const lines = [header, ...ring.toArray()].map((line) => JSON.stringify(line)).join('\n');
+        res.writeHead(200, {
+          ...securityHeaders,
+          'Content-Type': 'application/x-ndjson',
+          'Content-Disposition': 'attachment; filename="multiactive-trace.jsonl"',
+        });
+        res.end(`${lines}\n`);
+        return;
+      }
+      default:
+        if (req.method === 'GET' && /^\/[a-z0-9-]+\.(js|css|svg)$/.test(url.pathname)) {
+          return staticFile(res, url.pathname.slice(1), undefined);
+        }
+        return text(res, 404, 'Not found\n');
+    }
+  }
+
+  async function staticFile(res: ServerResponse, name: string, setToken: string | undefined): Promise<void> {
+    let body: Buffer;
+    try {
+      body = await readFile(join(pageDir, name));
+    } catch {
+      return text(res, 404, 'Not found\n');
+    }
+    const headers: Record<string, string> = {
+      ...securityHeaders,
+      'Content-Type': contentTypes[extname(name)]!,
+    };
+    // The page's scripts, styles and streams cannot all carry `?token=`: a cookie carries it.
+    if (setToken !== undefined) {
+      headers['Set-Cookie'] =
+        `${cookieName()}=${encodeURIComponent(setToken)}; HttpOnly; SameSite=Strict; Path=/`;
+    }
+    res.writeHead(200, headers);
+    res.end(body);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) text(res, 500, `Internal error: ${String(error)}\n`);
+      else res.destroy();
+    });
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    if (!keepAlive) socket.unref();
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    unsubscribe();
+    await trace?.close().catch(() => undefined);
+    throw error;
+  }
+  if (!keepAlive) server.unref();
+
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${host.replace(/^\[|\]$/g, '')}]` : host;
+  const url = `http://${urlHost}:${address.port}/${token === undefined ? '' : `?token=${encodeURIComponent(token)}`}`;
+
+  return {
+    url,
+    close() {
+      closed ??= (async () => {
+        unsubscribe();
+        if (batchTimer !== undefined) clearTimeout(batchTimer);
+        if (pollTimer !== undefined) clearTimeout(pollTimer);
+        for (const res of clients) res.end();
+        clients.clear();
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await stopped;
+        await trace?.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+function isLoopbackOrigin(origin: string): boolean {
+  try {
+    return isLoopback(new URL(origin).hostname);
+  } catch {
+    return false; // `null` (a sandboxed frame, a file) or garbage
+  }
+}
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) {
+      try {
+        return decodeURIComponent(value.join('='));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+function text(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { ...securityHeaders, 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(body);
+}
+
+function json(res: ServerResponse, status: number, body: unknown, download?: string): void {
+  const headers: Record<string, string> = { ...securityHeaders, 'Content-Type': 'application/json' };
+  if (download !== undefined) headers['Content-Disposition'] = `attachment; filename="${download}"`;
+  res.writeHead(status, headers);
+  res.end(JSON.stringify(body));
+}
