@@ -52,18 +52,15 @@ function deadlockCard(found, number) {
     h(
       'ol',
       { class: 'steps' },
-      cycle.map((/** @type {any} */ step, /** @type {number} */ i) => {
-        const next = cycle[(i + 1) % cycle.length];
-        return h(
+      cycle.map((/** @type {any} */ step) =>
+        h(
           'li',
           {},
-          h('strong', {}, `${step.request.objectName}.${step.request.method} #${step.request.requestId}`),
-          ` (${step.state}) waits for `,
-          h('strong', {}, `${next.request.objectName}.${next.request.method} #${next.request.requestId}`),
-          ` — ${step.rule}: `,
+          h('span', { class: 'rule' }, step.rule),
+          ' ',
           h('span', { class: 'step-text' }, step.text),
-        );
-      }),
+        ),
+      ),
     ),
     stuck.length > 0
       ? h(
@@ -81,15 +78,23 @@ function deadlockCard(found, number) {
 /** The cycle as a ring: boxes on a circle, step i -> step i+1 labelled with i's rule. @param {any[]} cycle */
 function ring(cycle) {
   const n = cycle.length;
-  const radius = n <= 1 ? 0 : Math.max(110, (n * (BOX_W + 40)) / (2 * Math.PI));
-  const cx = radius + BOX_W / 2 + 60;
-  const cy = radius + BOX_H / 2 + 40;
-  const centers = cycle.map((_, i) => {
+  // Neighbouring boxes' centres one box width plus 70 px apart (the chord), room for a label.
+  const radius = n <= 1 ? 0 : Math.max(110, (BOX_W + 70) / (2 * Math.sin(Math.PI / Math.max(n, 2))));
+  const points = cycle.map((_, i) => {
     const angle = -Math.PI / 2 + (2 * Math.PI * i) / n;
-    return { x: cx + radius * Math.cos(angle), y: cy + radius * Math.sin(angle) };
+    return { x: radius * Math.cos(angle), y: radius * Math.sin(angle) };
   });
-  const width = 2 * cx;
-  const height = 2 * cy + (n <= 1 ? 50 : 0);
+  // Shift so that the boxes (and a 2-cycle's bowed arrows, 70 px to each side) fit in the picture.
+  const margin = n === 2 ? 110 : 40;
+  const minX = Math.min(...points.map((p) => p.x)) - BOX_W / 2 - margin;
+  const minY = Math.min(...points.map((p) => p.y)) - BOX_H / 2 - 20;
+  const maxX = Math.max(...points.map((p) => p.x)) + BOX_W / 2 + margin;
+  const maxY = Math.max(...points.map((p) => p.y)) + BOX_H / 2 + (n <= 1 ? 70 : 20);
+  const centers = points.map((p) => ({ x: p.x - minX, y: p.y - minY }));
+  const cx = -minX;
+  const cy = -minY;
+  const width = maxX - minX;
+  const height = maxY - minY;
 
   const arrows = cycle.map((/** @type {any} */ step, /** @type {number} */ i) => {
     const a = centers[i];

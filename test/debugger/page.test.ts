@@ -1,0 +1,145 @@
+/**
+ * The page in a real browser (Debian's chromium driven by playwright-core), against the
+ * running deadlock example: it shows the objects, the reason a request waits, and the cycle,
+ * and it shows hostile names as text. Asserts on the DOM; also saves a screenshot to
+ * test-artifacts/debugger.png for people.
+ *
+ * One vitest project only: the page does not depend on the decorator mode, and a browser per
+ * project would only double the time. Skipped where /usr/bin/chromium is missing (.ci/run
+ * installs it).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Group, MemberOf, newActive, terminate } from 'multiactive';
+import { attachDebugger } from 'multiactive/debugger';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DeadlockDemo, runDeadlockDemo } from '../../examples/deadlock/main.js';
+import { type Browser, hasChromium, launchChromium } from './browser.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const WAIT = { timeout: 10_000 };
+
+const skip = process.env.MULTIACTIVE_DECORATORS === 'legacy' || !hasChromium();
+
+describe.skipIf(skip)('the debugger page in chromium', () => {
+  let browser: Browser;
+  let demo: DeadlockDemo;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    // The example starts its own debugger on a free port and resolves once detection reported the cycle.
+    demo = await runDeadlockDemo({ port: 0, print: () => undefined });
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+  }, 30_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+
+  it('shows the objects, why a request waits, the timeline, and the deadlock cycle in words', async () => {
+    await page.goto(demo.url);
+    await page.waitForSelector('body[data-connection="live"]', WAIT);
+
+    // 1. The object graph lists both objects, and the calls between them.
+    await page.waitForSelector('#view-graph .object-box[data-object-id] >> text=/^Ponger#\\d+$/', WAIT);
+    const objects = await page.locator('#view-graph .object-box .object-name').allTextContents();
+    expect(objects).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Pinger#\d+$/), expect.stringMatching(/^Ponger#\d+$/)]),
+    );
+    const edges = await page.locator('#view-graph .call-edge text').allTextContents();
+    expect(edges).toEqual(expect.arrayContaining(['1 call · 0.2/s']));
+
+    // 2. Pinger's view: its queue, and why `ping` waits (from the live wait-for graph).
+    await page.locator('#view-graph .object-box', { hasText: /^Pinger#/ }).click();
+    const pingRow = page.locator('#view-object table.queue tr', {
+      has: page.locator('td:first-child', { hasText: /^#\d+ ping$/ }),
+    });
+    await pingRow.waitFor(WAIT);
+    expect(await pingRow.locator('td.reason').textContent()).toMatch(
+      /`Pinger#\d+\.start` \(ungrouped, node 0\) blocks `Pinger#\d+\.ping` \(ungrouped, node 0\): an ungrouped request is compatible with nothing/,
+    );
+    expect(await pingRow.locator('td').nth(2).textContent()).toBe('queued');
+    expect(await page.locator('#view-object .object-list button').allTextContents()).toHaveLength(2);
+
+    // 3. The timeline: start and pong in service (open bars: they never finish).
+    await page.click('#tabs button[data-view="timeline"]');
+    await page.waitForSelector('#view-timeline rect.bar.open', WAIT);
+    expect(
+      await page.locator('#view-timeline .bar-label, #view-timeline rect.bar title').allTextContents(),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Pinger#\d+\.start #\d+/),
+        expect.stringMatching(/^Ponger#\d+\.pong #\d+/),
+      ]),
+    );
+    // Arrows from send to start: main script -> start, start -> pong (ping never starts).
+    expect(await page.locator('#view-timeline line.send').count()).toBe(2);
+
+    // 4. The deadlock: three requests in a ring, each edge labelled with its rule, then in words.
+    await page.click('#tabs button[data-view="deadlocks"]');
+    await page.waitForSelector('#view-deadlocks .deadlock .cycle-request', WAIT);
+    const ring = await page.locator('#view-deadlocks .cycle-request .cycle-name').allTextContents();
+    expect(ring.map((name) => name.replace(/#\d+/, ''))).toEqual([
+      'Pinger.start',
+      'Ponger.pong',
+      'Pinger.ping',
+    ]);
+    expect(await page.locator('#view-deadlocks .cycle-edge text').allTextContents()).toEqual([
+      'awaits',
+      'awaits',
+      'incompatible',
+    ]);
+    const report = await page.locator('#view-deadlocks pre.message').textContent();
+    expect(report).toBe(demo.deadlock.message);
+    expect(await page.locator('#tabs #deadlock-count').textContent()).toBe('(1)');
+
+    // "Find deadlocks now" finds the same cycle again (not shown twice).
+    await page.click('#find-deadlocks');
+    await page.waitForSelector('#view-deadlocks .find-status >> text=1 found (0 new).', WAIT);
+    expect(await page.locator('#view-deadlocks article.deadlock').count()).toBe(1);
+
+    mkdirSync(join(root, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: join(root, 'test-artifacts/debugger.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows names that look like markup as text, and runs none of it', async () => {
+    const evil = '<img src=x onerror="window.__xss=1">';
+    @Group(evil, { selfCompatible: true })
+    class Hostile {
+      @MemberOf(evil) [evil](): string {
+        return 'ok';
+      }
+    }
+    Object.defineProperty(Hostile, 'name', { value: evil });
+    const debug = await attachDebugger();
+    const hostile = newActive(Hostile);
+    try {
+      await (hostile as unknown as Record<string, () => Promise<string>>)[evil]!();
+      await page.goto(debug.url);
+      await page.waitForSelector('body[data-connection="live"]', WAIT);
+      await page.locator('#view-graph .object-box .object-name', { hasText: evil }).waitFor(WAIT);
+      for (const view of ['object', 'timeline', 'graph'] as const) {
+        await page.click(`#tabs button[data-view="${view}"]`);
+        await page.waitForSelector(`#view-${view}`, WAIT);
+      }
+      await page.click('#tabs button[data-view="object"]');
+      const groupCell = page.locator('#view-object table.groups td', { hasText: evil }).first();
+      expect(await groupCell.textContent()).toBe(evil);
+      expect(await page.locator('#view-object h2').textContent()).toMatch(
+        /^<img src=x onerror="window.__xss=1">#\d+$/,
+      );
+      expect(await page.locator('img').count()).toBe(0);
+      expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
+    } finally {
+      await terminate(hostile);
+      await debug.close();
+    }
+  });
+});
