@@ -136,7 +136,7 @@ describe.skipIf(skip)('the debugger page in chromium', () => {
         /^<img src=x onerror="window.__xss=1">#\d+$/,
       );
       expect(await page.locator('img').count()).toBe(0);
-      expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
+      expect(await page.evaluate(() => (globalThis as { __xss?: unknown }).__xss)).toBeUndefined();
     } finally {
       await terminate(hostile);
       await debug.close();
