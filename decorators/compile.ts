@@ -21,10 +21,15 @@
  *    `superPriority` implies edges from the super group to every non-super group.
  * 7. Threads: subclass `@ThreadConfig` options override the parent's, option by option; the
  *    pool grows to the reservations + 1 when they would fill it.
+ *
+ * `@Checkpoint` is not part of the `Policy` (checkpoints are the runtime's business; the
+ * scheduler only serves the checkpoint request): `checkpointConfig` reads it, after the same
+ * validation.
  */
 import { type Condition, type ConditionalRule, classicPolicy, type Policy } from '../scheduler/policy.js';
 import {
   type AbstractClass,
+  type CheckpointDeclaration,
   type DeclaringClass,
   declarationChain,
   type GroupDeclaration,
@@ -41,6 +46,18 @@ import { classNameOf, didYouMean, nameList } from './format.js';
 export const RESERVATION_MARGIN = 1;
 
 const compiled = new WeakMap<object, Policy>();
+/** `null`: the class has no `@Checkpoint` in its chain. */
+const checkpoints = new WeakMap<object, CheckpointConfig | null>();
+
+/** A class's effective `@Checkpoint` (see `checkpointConfig`). */
+export interface CheckpointConfig {
+  readonly everyRequests: number | undefined;
+  readonly everyMs: number | undefined;
+  /** As given: a non-empty string, a store object, or undefined (the runtime's default). */
+  readonly store: string | object | undefined;
+  /** The decorator as written, for messages. */
+  readonly source: string;
+}
 
 /**
  * The scheduling policy of `ctor`: its declarations merged with its parents', validated and
@@ -55,6 +72,35 @@ export function compilePolicy(ctor: AbstractClass): Policy {
   const policy = buildPolicy(ctor, neverDefer);
   compiled.set(ctor, policy);
   return policy;
+}
+
+/**
+ * The class's checkpoint configuration: the nearest `@Checkpoint` in its class chain (a
+ * subclass's replaces its parent's as a whole), or `undefined` when the chain has none. The
+ * whole chain is validated first, by `compilePolicy`, so a class whose policy would throw
+ * throws here too. Cached per class (a WeakMap). For the runtime (`@Checkpoint` semantics).
+ * Time: O(depth of the class chain) on the first call, then a lookup.
+ *
+ * @throws DefinitionError for an invalid declaration anywhere in the chain.
+ */
+export function checkpointConfig(ctor: AbstractClass): CheckpointConfig | undefined {
+  const cached = checkpoints.get(ctor);
+  if (cached !== undefined) return cached ?? undefined;
+  compilePolicy(ctor);
+  let nearest: CheckpointDeclaration | undefined;
+  // Oldest ancestor first: the last one found is the nearest.
+  for (const { declarations } of declarationChain(ctor)) nearest = declarations.checkpoint ?? nearest;
+  const config =
+    nearest === undefined
+      ? undefined
+      : Object.freeze({
+          everyRequests: nearest.everyRequests,
+          everyMs: nearest.everyMs,
+          store: nearest.store,
+          source: nearest.source,
+        });
+  checkpoints.set(ctor, config ?? null);
+  return config;
 }
 
 /**

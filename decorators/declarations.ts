@@ -54,6 +54,20 @@ export interface ThreadConfigDeclaration {
   readonly source: string;
 }
 
+/**
+ * `@Checkpoint`: when the runtime takes checkpoints and where it writes them (SPEC §9). Only
+ * recorded and validated here; the runtime reads it through `checkpointConfig`.
+ */
+export interface CheckpointDeclaration {
+  /** `undefined`: no request-count trigger. */
+  readonly everyRequests: number | undefined;
+  /** `undefined`: no timer trigger. */
+  readonly everyMs: number | undefined;
+  /** A non-empty directory path, a store object, or `undefined` (the runtime's default store). */
+  readonly store: string | object | undefined;
+  readonly source: string;
+}
+
 export interface MemberDeclaration {
   readonly method: string;
   readonly group: string;
@@ -75,6 +89,8 @@ export interface ClassDeclarations {
   readonly compatible: CompatibleDeclaration[];
   readonly priority: PriorityDeclaration[];
   threadConfig: ThreadConfigDeclaration | undefined;
+  /** The class's own `@Checkpoint`; a subclass's replaces its parent's as a whole. */
+  checkpoint: CheckpointDeclaration | undefined;
   /** Method name -> membership declared on this class. */
   readonly members: Map<string, MemberDeclaration>;
   readonly problems: RecordedProblem[];
@@ -108,6 +124,7 @@ function emptyDeclarations(): ClassDeclarations {
     compatible: [],
     priority: [],
     threadConfig: undefined,
+    checkpoint: undefined,
     members: new Map(),
     problems: [],
     validationRegistered: false,

@@ -1,5 +1,6 @@
 /**
- * `@Group`, `@MemberOf`, `@Compatible`, `@Priority`, `@ThreadConfig` (SPEC §2).
+ * `@Group`, `@MemberOf`, `@Compatible`, `@Priority`, `@ThreadConfig` (SPEC §2), `@Checkpoint`
+ * (SPEC §9: only its declaration; the runtime reads it with `checkpointConfig`).
  *
  * Each decorator only RECORDS plain data (declarations.ts); `compile.ts` validates and
  * compiles once. One implementation serves both TypeScript decorator modes: a TC39 standard
@@ -90,7 +91,30 @@ export interface ThreadConfigOptions {
   readonly hardLimit?: boolean;
 }
 
-/** What `@Group`, `@Compatible`, `@Priority` and `@ThreadConfig` return: a class decorator of either mode. */
+export interface CheckpointOptions {
+  /**
+   * Take a checkpoint after every `everyRequests` requests served (an integer >= 1).
+   * @default undefined (no request-count trigger declared; see docs/fault-tolerance.md)
+   */
+  everyRequests?: number;
+  /**
+   * Take a checkpoint every `everyMs` milliseconds while the object lives (an integer >= 1).
+   * @default undefined (no timer trigger declared; see docs/fault-tolerance.md)
+   */
+  everyMs?: number;
+  /**
+   * Where checkpoints go: a directory path (string, the file store), or a store object with
+   * `put`, `latest` and `list` functions (duck-typed here; the interface lives in src/). Default:
+   * the file store in `$MULTIACTIVE_CHECKPOINT_DIR` or `.multiactive/checkpoints` (resolved by the runtime).
+   * @default undefined (the runtime's default file store)
+   */
+  store?: string | object;
+}
+
+/**
+ * What `@Group`, `@Compatible`, `@Priority`, `@ThreadConfig` and `@Checkpoint` return: a class
+ * decorator of either mode.
+ */
 export interface MultiactiveClassDecorator {
   /** TC39 standard decorator. */
   <C extends AbstractClass>(target: C, context: ClassDecoratorContext<C>): void;
@@ -376,6 +400,9 @@ const GROUP_OPTION_KEYS = [
   'superPriority',
 ] as const;
 const THREAD_CONFIG_OPTION_KEYS = ['threadPoolSize', 'hardLimit'] as const;
+const CHECKPOINT_OPTION_KEYS = ['everyRequests', 'everyMs', 'store'] as const;
+/** The functions a store object must have (the full interface lives in src/). */
+const STORE_FUNCTIONS = ['put', 'latest', 'list'] as const;
 
 /**
  * Declare a group of methods (class decorator, repeatable). Methods join it with `@MemberOf`.
@@ -684,4 +711,107 @@ export function ThreadConfig(options?: ThreadConfigOptions): MultiactiveClassDec
       return undefined;
     },
   });
+}
+
+/**
+ * Fault tolerance (SPEC §9): the runtime checkpoints the object every `everyRequests` requests
+ * served and/or every `everyMs` milliseconds, and on demand, into `store`. `@Checkpoint()`
+ * with no options is valid: on-demand checkpoints and the runtime's defaults. A
+ * subclass's `@Checkpoint` replaces its parent's as a whole; a subclass without one inherits
+ * it. Declare it once per class. It changes nothing in the class's `Policy`.
+ *
+ * @example @Checkpoint({ everyRequests: 100, everyMs: 5_000, store: './checkpoints' })
+ */
+export function Checkpoint(options?: CheckpointOptions): MultiactiveClassDecorator {
+  const source = checkpointSource(options);
+  const problems: string[] = [];
+  const given = readOptions(source, options, CHECKPOINT_OPTION_KEYS, problems);
+  const everyRequests = checkPeriod(
+    source,
+    given,
+    'everyRequests',
+    'Give the number of requests served between two checkpoints, or omit it.',
+    problems,
+  );
+  const everyMs = checkPeriod(
+    source,
+    given,
+    'everyMs',
+    'Give the time between two checkpoints in milliseconds, or omit it.',
+    problems,
+  );
+  const store = checkStore(source, given['store'], problems);
+  const declaration = Object.freeze({ everyRequests, everyMs, store, source });
+  return classDecorator({
+    decorator: '@Checkpoint',
+    source,
+    problems,
+    record(declarations) {
+      if (declarations.checkpoint !== undefined) {
+        return (
+          `${source}: the class has two @Checkpoint decorators (the other is ${declarations.checkpoint.source}). ` +
+          "Merge them into one; a subclass's @Checkpoint replaces its parent's."
+        );
+      }
+      declarations.checkpoint = declaration;
+      return undefined;
+    },
+  });
+}
+
+function checkPeriod(
+  source: string,
+  options: Options,
+  key: string,
+  fix: string,
+  problems: string[],
+): number | undefined {
+  const value = options[key];
+  if (value === undefined || isCount(value, 1, false)) return value;
+  problems.push(`${source}: Expected \`${key}\` to be an integer >= 1, got ${show(value)}. ${fix}`);
+  return undefined;
+}
+
+function checkStore(source: string, value: unknown, problems: string[]): string | object | undefined {
+  if (value === undefined || (typeof value === 'string' && value !== '')) return value;
+  let got = show(value);
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const store = value as Readonly<Record<string, unknown>>;
+    const missing = STORE_FUNCTIONS.filter((name) => typeof store[name] !== 'function');
+    if (missing.length === 0) return value;
+    got = `\`${storeLiteral(value)}\` (object), whose ${missing.map((name) => `\`${name}\``).join(', ')} ${
+      missing.length === 1 ? 'is not a function' : 'are not functions'
+    }`;
+  }
+  problems.push(
+    `${source}: Expected \`store\` to be a directory path (a non-empty string) or a store object with ` +
+      `\`put\`, \`latest\` and \`list\` functions, got ${got}. Pass a directory for the file store, an ` +
+      'object that implements the checkpoint store, or omit it for the default file store ' +
+      '($MULTIACTIVE_CHECKPOINT_DIR, else .multiactive/checkpoints).',
+  );
+  return undefined;
+}
+
+/** `@Checkpoint({ everyMs: 1000, store: FileStore { ... } })`: a store object is not spelled out. */
+function checkpointSource(options: unknown): string {
+  if (options === undefined) return '@Checkpoint()';
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    return `@Checkpoint(${literal(options)})`;
+  const entries = Object.entries(options).map(
+    ([key, value]) => `${key}: ${key === 'store' ? storeLiteral(value) : literal(value)}`,
+  );
+  return entries.length === 0 ? '@Checkpoint({})' : `@Checkpoint({ ${entries.join(', ')} })`;
+}
+
+/**
+ * A store object by its class (`FileStore { ... }`) or, for a plain object, its keys
+ * (`{ put, latest, list }`): its contents (connections, cached checkpoints) could be huge.
+ */
+function storeLiteral(value: unknown): string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return literal(value);
+  const ctor: unknown = (value as { constructor?: unknown }).constructor;
+  const name = typeof ctor === 'function' ? ctor.name : '';
+  if (name !== '' && name !== 'Object') return `${name} { ... }`;
+  const keys = Object.keys(value);
+  return keys.length === 0 ? '{}' : `{ ${keys.join(', ')} }`;
 }

@@ -15,7 +15,13 @@ export class MultiactiveError extends Error {
 }
 
 /** The decorators that can be named by a `DefinitionError`. */
-export type DecoratorName = '@Group' | '@MemberOf' | '@Compatible' | '@Priority' | '@ThreadConfig';
+export type DecoratorName =
+  | '@Group'
+  | '@MemberOf'
+  | '@Compatible'
+  | '@Priority'
+  | '@ThreadConfig'
+  | '@Checkpoint';
 
 /**
  * An invalid declaration of an active class (SPEC §2 [improvement]): thrown at class definition

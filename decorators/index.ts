@@ -1,15 +1,18 @@
 /**
  * Declare active classes: `@Group`, `@MemberOf`, `@Compatible`, `@Priority`, `@ThreadConfig`,
- * and `compilePolicy`, which turns the declarations into the scheduler's `Policy`.
+ * `@Checkpoint`, and `compilePolicy`, which turns the declarations into the scheduler's
+ * `Policy` (`checkpointConfig` reads `@Checkpoint`, which is not part of it).
  * See docs/decorators.md.
  */
 // First: the Symbol.metadata polyfill must be installed before any decorated class is evaluated.
 import './metadata.js';
 
 export type { Condition, RequestView } from '../scheduler/policy.js';
-export { compilePolicy, RESERVATION_MARGIN } from './compile.js';
+export { type CheckpointConfig, checkpointConfig, compilePolicy, RESERVATION_MARGIN } from './compile.js';
 export { type AbstractClass, GROUP_DEFAULTS, THREAD_CONFIG_DEFAULTS } from './declarations.js';
 export {
+  Checkpoint,
+  type CheckpointOptions,
   Compatible,
   Group,
   type GroupOptions,
@@ -23,6 +26,7 @@ export {
 export { type DecoratorName, DefinitionError, MultiactiveError } from './errors.js';
 export { originOf } from './origin.js';
 export {
+  type CheckpointMetadata,
   type CompatibleMetadata,
   type GroupMetadata,
   type PriorityMetadata,

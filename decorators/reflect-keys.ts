@@ -29,6 +29,11 @@ export const REFLECT_METADATA_KEYS = Object.freeze({
   priority: 'multiactive:priority',
   /** `ThreadConfigMetadata`: the effective options (subclass over parent over defaults). */
   threadConfig: 'multiactive:threadConfig',
+  /**
+   * `CheckpointMetadata`: the nearest `@Checkpoint` of the class chain; not written while the
+   * chain has none (then `getMetadata` returns `undefined`).
+   */
+  checkpoint: 'multiactive:checkpoint',
   /** `Reflect.getMetadata(memberOf, Cls.prototype, method)`: the group name. */
   memberOf: 'multiactive:memberOf',
 } as const);
@@ -53,6 +58,18 @@ export type PriorityMetadata = readonly (readonly string[])[];
 export interface ThreadConfigMetadata {
   readonly threadPoolSize: number;
   readonly hardLimit: boolean;
+}
+
+/**
+ * The effective `@Checkpoint`. A store object is not copied (it is live, with connections):
+ * `store` holds a directory path only, `hasStoreObject` says whether a store object was given.
+ */
+export interface CheckpointMetadata {
+  readonly everyRequests: number | undefined;
+  readonly everyMs: number | undefined;
+  /** The directory of the file store when given as a path, else `undefined`. */
+  readonly store: string | undefined;
+  readonly hasStoreObject: boolean;
 }
 
 interface ReflectWithMetadata {
@@ -91,10 +108,22 @@ export function writeClassMetadata(cls: Function): void {
     hardLimit = declarations.threadConfig?.hardLimit ?? hardLimit;
   }
   const threadConfig: ThreadConfigMetadata = { threadPoolSize, hardLimit };
+  let checkpoint: CheckpointMetadata | undefined;
+  for (const { declarations } of chain) {
+    const declared = declarations.checkpoint;
+    if (declared === undefined) continue;
+    checkpoint = {
+      everyRequests: declared.everyRequests,
+      everyMs: declared.everyMs,
+      store: typeof declared.store === 'string' ? declared.store : undefined,
+      hasStoreObject: typeof declared.store === 'object',
+    };
+  }
   reflect.defineMetadata(REFLECT_METADATA_KEYS.groups, groups, cls);
   reflect.defineMetadata(REFLECT_METADATA_KEYS.compatible, compatible, cls);
   reflect.defineMetadata(REFLECT_METADATA_KEYS.priority, priority, cls);
   reflect.defineMetadata(REFLECT_METADATA_KEYS.threadConfig, threadConfig, cls);
+  if (checkpoint !== undefined) reflect.defineMetadata(REFLECT_METADATA_KEYS.checkpoint, checkpoint, cls);
 }
 
 /** Record `method`'s group on the prototype that declares it. No-op without reflect-metadata. */

@@ -5,7 +5,15 @@
 import '../decorators/metadata.js';
 import './debug-env.js';
 
-export { Compatible, Group, MemberOf, Priority, ThreadConfig } from '../decorators/index.js';
+export {
+  Checkpoint,
+  type CheckpointOptions,
+  Compatible,
+  Group,
+  MemberOf,
+  Priority,
+  ThreadConfig,
+} from '../decorators/index.js';
 export type { Condition, RequestView } from '../scheduler/index.js';
 export {
   isActive,

@@ -28,6 +28,7 @@ it('documents the metadata keys', () => {
     compatible: 'multiactive:compatible',
     priority: 'multiactive:priority',
     threadConfig: 'multiactive:threadConfig',
+    checkpoint: 'multiactive:checkpoint',
     memberOf: 'multiactive:memberOf',
   });
 });

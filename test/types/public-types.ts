@@ -2,7 +2,15 @@
  * Compile-only checks of the public types (run by `npm run typecheck`, never executed).
  * Each `@ts-expect-error` is a negative test: if the line stops being an error, tsc fails.
  */
-import { type Active, control, type Future, newActive, selfRef } from 'multiactive';
+import {
+  type Active,
+  Checkpoint,
+  type CheckpointOptions,
+  control,
+  type Future,
+  newActive,
+  selfRef,
+} from 'multiactive';
 
 class Store {
   data = new Map<string, number>();
@@ -81,3 +89,23 @@ class WithArgs {
 }
 check<Active<WithArgs>>(newActive(WithArgs, ['a', 1]));
 check<number>(control(store).limit);
+
+// @Checkpoint: options are typed in both decorator modes.
+@Checkpoint({ everyRequests: 100, everyMs: 5_000, store: './checkpoints' })
+class Saved {}
+@Checkpoint()
+class OnDemand {}
+@Checkpoint({ store: { put() {}, latest() {}, list() {} } })
+class CustomStore {}
+void [Saved, OnDemand, CustomStore];
+check<CheckpointOptions>({ everyMs: 1 });
+// @ts-expect-error everyRequests is a number
+@Checkpoint({ everyRequests: 'x' })
+class BadCount {}
+// @ts-expect-error unknown option
+@Checkpoint({ every: 5 })
+class BadKey {}
+// @ts-expect-error a store is a directory path or a store object
+@Checkpoint({ store: 5 })
+class BadStore {}
+void [BadCount, BadKey, BadStore];
