@@ -1,9 +1,13 @@
 /**
  * `npm start`: a Peer serving a burst of calls. Prints, for each request, when it was in
  * service, so you can see lookups overlap, routing run alone, and the scheduler's choices.
+ *
+ * `npm start -- --debug [--deadlock] [--port N]`: the same objects, live in the web debugger
+ * until Ctrl-C (debug.ts); with `--deadlock`, a deadlock is found and shown too.
  */
 import { pathToFileURL } from 'node:url';
 import { control, type MultiactiveEvent, newActive, onEvent, shutdown } from 'multiactive';
+import { debugDemo } from './debug.js';
 import { Peer } from './peer.js';
 
 export async function main(print: (line: string) => void = console.log): Promise<string[]> {
@@ -69,5 +73,17 @@ export async function main(print: (line: string) => void = console.log): Promise
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await main();
+  const args = process.argv.slice(2);
+  if (args.includes('--debug')) {
+    const portAt = args.indexOf('--port');
+    const demo = await debugDemo({
+      deadlock: args.includes('--deadlock'),
+      port: portAt >= 0 ? Number(args[portAt + 1]) : 0,
+    });
+    console.log('Serving the debugger until Ctrl-C.');
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+    await demo.close();
+  } else {
+    await main();
+  }
 }
