@@ -69,6 +69,7 @@ export function arrowMarker(id, className) {
 
 /** `12.3 ms`, `1.24 s`. @param {number} ms */
 export function duration(ms) {
+  if (ms === 0) return '0';
   if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;
   if (ms < 1000) return `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
   return `${(ms / 1000).toFixed(2)} s`;

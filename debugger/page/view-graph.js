@@ -74,7 +74,8 @@ export function graphView(model, actions) {
     );
     column++;
   }
-  const width = LEFT + column * (BOX_W + COLUMN_GAP);
+  // Room on the right of the last column for same-column arrows and their labels.
+  const width = LEFT + column * (BOX_W + COLUMN_GAP) + 120;
 
   const edges = [...model.edges.values()].map((edge) => {
     const from = at.get(edge.from);
@@ -88,22 +89,28 @@ export function graphView(model, actions) {
       const x = from.x + BOX_W;
       const y = from.y + BOX_H / 2;
       d = `M ${x} ${y - 10} C ${x + 60} ${y - 40}, ${x + 60} ${y + 40}, ${x} ${y + 10}`;
-      mid = { x: x + 50, y: y };
+      mid = { x: x + 50, y: y, anchor: 'middle' };
     } else {
       const forward = to.x >= from.x + BOX_W;
       const x1 = forward || to.x === from.x ? from.x + BOX_W : from.x;
       const x2 = forward ? to.x : to.x === from.x ? to.x + BOX_W : to.x + BOX_W;
       const y1 = from.y + BOX_H / 2;
       const y2 = to.y + BOX_H / 2;
-      const bend = to.x === from.x ? 70 : (x2 - x1) / 2;
-      d = `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - (to.x === from.x ? -70 : bend)} ${y2}, ${x2} ${y2}`;
-      mid = { x: (x1 + x2) / 2 + (to.x === from.x ? 55 : 0), y: (y1 + y2) / 2 - 6 };
+      // Same column: bow to the right, upward calls farther out than downward ones, so that
+      // the two directions between a pair of objects stay apart.
+      const sameColumn = to.x === from.x;
+      const bow = to.y < from.y ? 130 : 70;
+      const bend = sameColumn ? bow : (x2 - x1) / 2;
+      d = `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - (sameColumn ? -bow : bend)} ${y2}, ${x2} ${y2}`;
+      mid = sameColumn
+        ? { x: x1 + bow * 0.75 + 6, y: (y1 + y2) / 2 + (to.y < from.y ? 14 : -8), anchor: 'start' }
+        : { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 6, anchor: 'middle' };
     }
     return s(
       'g',
       { class: 'call-edge', 'data-from': String(edge.from), 'data-to': String(edge.to) },
       s('path', { d, 'marker-end': 'url(#graph-arrow)' }),
-      s('text', { x: mid.x, y: mid.y, 'text-anchor': 'middle' }, label),
+      s('text', { x: mid.x, y: mid.y, 'text-anchor': mid.anchor }, label),
     );
   });
 
