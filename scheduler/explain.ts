@@ -20,6 +20,7 @@ import { groupsCompatible, type Policy } from './policy.js';
 import { RequestState, type Schedulable, type Scheduler } from './scheduler.js';
 
 export type SchedulerWaitRule =
+  | 'checkpoint'
   | 'incompatible'
   | 'queued-ahead'
   | 'condition'
@@ -72,6 +73,35 @@ export function explainWait<R extends Schedulable>(
   target: unknown,
 ): WaitExplanation<R> {
   const state = request.state;
+  const checkpoint = scheduler.checkpoint;
+  if (checkpoint !== null) {
+    if (request === checkpoint) {
+      // It needs every request in service gone (SPEC §9).
+      if (state !== Ready) return NONE;
+      const blockers = inFlight
+        .filter((r) => r !== request && inService(r.state))
+        .slice(0, MAX_BLOCKERS)
+        .map((r) => ({
+          request: r,
+          rule: 'checkpoint' as const,
+          why: 'a checkpoint starts only when no request is in service',
+        }));
+      return { any: false, blockers, truncated: false };
+    }
+    if (state === Queued || state === Ready) {
+      return {
+        any: false,
+        blockers: [
+          {
+            request: checkpoint,
+            rule: 'checkpoint',
+            why: 'a checkpoint is pending: nothing is admitted or started until it has run',
+          },
+        ],
+        truncated: false,
+      };
+    }
+  }
   if (state === Queued) return explainQueued(scheduler.policy, request, inFlight, target);
   if (state === Ready) return explainSlot(scheduler, request, inFlight, false);
   if (state === Woken && !scheduler.hardLimit) return explainSlot(scheduler, request, inFlight, true);

@@ -17,7 +17,7 @@
  * object's in-flight list (intrusive, no allocation) so that immediate termination can find
  * them.
  */
-import { compilePolicy } from '../decorators/compile.js';
+import { checkpointConfig, compilePolicy } from '../decorators/compile.js';
 import {
   type OrderNode,
   type Policy,
@@ -26,11 +26,14 @@ import {
   Scheduler,
   type SchedulerHost,
 } from '../scheduler/index.js';
+import { type CheckpointInfo, Checkpoints } from './checkpoint/checkpoints.js';
+import { applyState, captureState, decodeState, encodeState, type StateCodec } from './checkpoint/state.js';
+import { CheckpointError, resolveStore } from './checkpoint/store.js';
 import { currentWaiter, enableAsyncContext, runAs, type Waiter } from './context.js';
 import { copyArguments, copyFutureArgument, copyResult } from './copy.js';
 import { ArgumentError, ConstructionError, describe, TerminatedError } from './errors.js';
 import { emit, type MultiactiveEvent, now, observed, type RequestRef } from './events.js';
-import { FutureCore, futureCore } from './future.js';
+import { FutureCore, futureCore, NamedFutureCore } from './future.js';
 import { policySummary } from './policy-summary.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from './symbols.js';
 import type { Active } from './types.js';
@@ -69,6 +72,16 @@ let epoch = 0;
 const LIVE = 0;
 const TERMINATING = 1;
 const TERMINATED = 2;
+
+/**
+ * Requests the runtime itself submits through `Scheduler.submitCheckpoint` (SPEC §9): take a
+ * checkpoint, or restore the state from the last one before anything else runs. Their group
+ * id is SPECIAL_GROUP; they are named by these methods, their group by CHECKPOINT_GROUP.
+ */
+const SPECIAL_GROUP = -1;
+export const CHECKPOINT_METHOD = '__checkpoint__';
+export const RESTORE_METHOD = '__restore__';
+const CHECKPOINT_GROUP = '__checkpoint__';
 
 /**
  * One call: the scheduler's view of it (`Schedulable`), the future its caller holds (it *is*
@@ -127,7 +140,7 @@ export class Request extends FutureCore implements Schedulable, Waiter, RequestR
 
   /** The group name, `undefined` when ungrouped. */
   get group(): string | undefined {
-    return this.obj.policy.groupNames[this.groupId];
+    return this.groupId === SPECIAL_GROUP ? CHECKPOINT_GROUP : this.obj.policy.groupNames[this.groupId];
   }
 
   get description(): string {
@@ -204,6 +217,9 @@ export class ActiveObject implements SchedulerHost<Request> {
   readonly methods: readonly string[];
   /** True while WBN is accounted: a finite soft limit. */
   tracksWaits = false;
+  /** Checkpointing, when the class declares `@Checkpoint` (SPEC §9). */
+  readonly checkpoints: Checkpoints | undefined;
+  private warnedCheckpoints = false;
   /** The instance; `undefined` if its constructor threw. Only this object's requests touch it. */
   target: object | undefined;
   private failure: Error | undefined;
@@ -250,6 +266,18 @@ export class ActiveObject implements SchedulerHost<Request> {
     // Conditions receive the instance as their third argument.
     this.scheduler = new Scheduler<Request>(this.policy, this, this.target);
     this.updateWaitTracking();
+    const config = checkpointConfig(ctor);
+    if (config !== undefined && this.target !== undefined) {
+      this.checkpoints = new Checkpoints(
+        options.checkpointKey ?? this.name,
+        resolveStore(config.store),
+        config.everyRequests,
+        config.everyMs,
+      );
+      this.checkpoints.startTimer(() => void this.requestCheckpoint());
+      // Before anything else runs: calls queue behind it.
+      if (options.restore === true) this.submitSpecial(RESTORE_METHOD);
+    }
     if (observed) {
       emit({
         type: 'object.created',
@@ -375,6 +403,10 @@ export class ActiveObject implements SchedulerHost<Request> {
 
   start(request: Request): void {
     if (observed) this.event('request.started', request);
+    if (request.groupId === SPECIAL_GROUP) {
+      this.runSpecial(request);
+      return;
+    }
     let result: unknown;
     try {
       result = runAs(request, invoke, request);
@@ -497,6 +529,158 @@ export class ActiveObject implements SchedulerHost<Request> {
       emit({ type: 'request.finished', time: now(), request: refOf(request), ok, error });
     }
     this.unlink(request);
+    const checkpoints = this.checkpoints;
+    if (
+      checkpoints !== undefined &&
+      request.groupId !== SPECIAL_GROUP &&
+      ++checkpoints.served >= checkpoints.everyRequests
+    ) {
+      void this.requestCheckpoint();
+    }
+  }
+
+  // ---------------------------------------------------------------- checkpoints (SPEC §9)
+
+  /**
+   * Take a checkpoint as soon as the scheduler allows (see `Scheduler.submitCheckpoint`);
+   * joins the one pending, if any. Resolves when it is durable in the store.
+   */
+  requestCheckpoint(): Promise<CheckpointInfo> {
+    const checkpoints = this.checkpoints;
+    if (checkpoints === undefined) {
+      return Promise.reject(new ArgumentError(`${this.name} has no @Checkpoint: declare it on its class.`));
+    }
+    const refusal = this.refusal();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const promise = checkpoints.waitNext();
+    // A pending checkpoint is joined; a pending restore submits it when it ends.
+    if (this.scheduler.checkpoint === null) this.submitSpecial(CHECKPOINT_METHOD);
+    return promise;
+  }
+
+  private submitSpecial(method: string): void {
+    const request = new Request(this, SPECIAL_GROUP, method, [], undefined);
+    this.link(request);
+    if (observed) {
+      emit({
+        type: 'request.sent',
+        time: now(),
+        request: refOf(request),
+        callerRequestId: undefined,
+        via: undefined,
+      });
+    }
+    this.scheduler.submitCheckpoint(request);
+  }
+
+  /** Steps 2-3 of the protocol in checkpoint/checkpoints.ts: nothing else is in service now. */
+  private runSpecial(request: Request): void {
+    if (request.method === RESTORE_METHOD) {
+      void this.runRestore(request);
+      return;
+    }
+    const checkpoints = this.checkpoints!;
+    let data: Uint8Array;
+    try {
+      data = encodeState(checkpoints.key, captureState(this.target!), stateCodec);
+    } catch (error) {
+      checkpoints.failed(error);
+      this.checkpointFailed(checkpoints.seq + 1, error);
+      this.finishSpecial(request, false, error);
+      return;
+    }
+    const info = checkpoints.write(data, (written, error) => {
+      if (error !== undefined) this.checkpointFailed(written.seq, error);
+      else if (observed) {
+        emit({
+          type: 'checkpoint.taken',
+          time: now(),
+          objectId: this.id,
+          className: this.className,
+          key: written.key,
+          seq: written.seq,
+          bytes: written.bytes,
+        });
+      }
+    });
+    this.finishSpecial(request, true, info);
+  }
+
+  /** Restore the state from the newest checkpoint; on failure the object refuses every call. */
+  private async runRestore(request: Request): Promise<void> {
+    const checkpoints = this.checkpoints!;
+    try {
+      const stored = await checkpoints.store.latest(checkpoints.key);
+      if (stored === undefined) {
+        throw new CheckpointError(
+          checkpoints.key,
+          `There is no checkpoint of ${checkpoints.key} to restore ${this.name} from` +
+            `${'dir' in checkpoints.store ? ` (in ${String(checkpoints.store.dir)})` : ''}. ` +
+            'Create it without `restore: true` the first time, or check the store and the checkpoint key.',
+        );
+      }
+      applyState(this.target!, decodeState(stored.data, stateCodec));
+      checkpoints.seq = stored.seq;
+      if (observed) {
+        emit({
+          type: 'object.restored',
+          time: now(),
+          objectId: this.id,
+          className: this.className,
+          key: checkpoints.key,
+          seq: stored.seq,
+        });
+      }
+      this.finishSpecial(request, true, {
+        key: checkpoints.key,
+        seq: stored.seq,
+        bytes: stored.data.byteLength,
+      });
+    } catch (error) {
+      const failure =
+        error instanceof CheckpointError
+          ? error
+          : new CheckpointError(checkpoints.key, `${this.name} could not be restored: ${String(error)}`, {
+              cause: error,
+            });
+      // Nothing may run on a state that was not restored.
+      this.failure = failure;
+      checkpoints.failed(failure);
+      this.finishSpecial(request, false, failure);
+      for (const r of this.inFlightRequests()) this.failUnstarted(r, failure);
+      return;
+    }
+    // A checkpoint asked for meanwhile.
+    if (checkpoints.next !== undefined && this.scheduler.checkpoint === null)
+      this.submitSpecial(CHECKPOINT_METHOD);
+  }
+
+  private finishSpecial(request: Request, ok: boolean, value: unknown): void {
+    if (request.abandoned || request.state === RequestState.Done) return;
+    if (ok) request.resolve(value);
+    else request.reject(value);
+    this.finishRequest(request, ok, ok ? undefined : value);
+  }
+
+  private checkpointFailed(seq: number, error: unknown): void {
+    if (observed) {
+      emit({
+        type: 'checkpoint.failed',
+        time: now(),
+        objectId: this.id,
+        className: this.className,
+        key: this.checkpoints!.key,
+        seq,
+        error,
+      });
+    } else if (!this.warnedCheckpoints) {
+      this.warnedCheckpoints = true;
+      process.emitWarning(
+        `multiactive: checkpoint ${seq} of ${this.name} failed: ${String(error)}. ` +
+          'Subscribe with onEvent() to see every occurrence.',
+        { code: 'MULTIACTIVE_CHECKPOINT' },
+      );
+    }
   }
 
   /**
@@ -639,6 +823,10 @@ export class ActiveObject implements SchedulerHost<Request> {
   private markTerminated(): void {
     if (this.status === TERMINATED) return;
     this.status = TERMINATED;
+    this.checkpoints?.stopTimer();
+    this.checkpoints?.failed(
+      new TerminatedError(`${this.name} was terminated before its checkpoint was taken.`),
+    );
     busyObjects.delete(this);
     if (observed)
       emit({ type: 'object.terminated', time: now(), objectId: this.id, className: this.className });
@@ -686,6 +874,58 @@ const busyObjects = {
 };
 
 const RESOLVED = Promise.resolve();
+
+/** Local objects saved as references in checkpoints, by id (weakly: they may end). */
+const savedRefs = new Map<number, WeakRef<ActiveObject>>();
+const forgetSavedRef = new FinalizationRegistry<number>((id) => {
+  if (savedRefs.get(id)?.deref() === undefined) savedRefs.delete(id);
+});
+
+/** Active references inside checkpoints: saved by address, restored as references. */
+const stateCodec: StateCodec = {
+  get localNode() {
+    return localNode;
+  },
+  remember(target) {
+    if (target instanceof ActiveObject && savedRefs.get(target.id)?.deref() !== target) {
+      savedRefs.set(target.id, new WeakRef(target));
+      forgetSavedRef.register(target, target.id);
+    }
+  },
+  stubFor(nodeId, id, className) {
+    if (nodeId === localNode) {
+      const obj = savedRefs.get(id)?.deref();
+      return obj !== undefined && !obj.isTerminated ? obj.stub : danglingStub(id, className);
+    }
+    return placement?.stubFor(nodeId, id, className) ?? danglingStub(id, className);
+  },
+};
+
+/** A reference restored from a checkpoint whose object no longer exists: every call is refused. */
+function danglingStub(id: number, className: string): object {
+  const name = `${className}#${id}`;
+  const target: CallTarget & { id: number; className: string; name: string } = {
+    id,
+    className,
+    name,
+    call(method) {
+      const future = new NamedFutureCore(`${name}.${method}`);
+      future.reject(
+        new TerminatedError(
+          `${name} (a reference restored from a checkpoint) no longer exists; calls to it are refused.`,
+        ),
+      );
+      return future.proxy;
+    },
+  };
+  return new Proxy(Object.create(null) as object, {
+    get(_target, prop) {
+      if (prop === ACTIVE_OBJECT) return target;
+      if (typeof prop === 'symbol' || prop === 'then') return undefined;
+      return (...args: unknown[]) => target.call(prop, 0, args);
+    },
+  });
+}
 
 /** Objects of this node with requests in flight (for the wait-for graph). */
 export function busyObjectList(): ActiveObject[] {
@@ -794,6 +1034,19 @@ export interface NewActiveOptions {
   /** The name the class is exported under, if not its class name. */
   exportName?: string;
   /**
+   * The key of the object's checkpoints in its store (classes with `@Checkpoint`). Give a
+   * stable one to restore the object after a process restart.
+   * @default `ClassName#id`
+   */
+  checkpointKey?: string;
+  /**
+   * Restore the object from the newest checkpoint under `checkpointKey` before it serves
+   * anything (its constructor runs first; then `restore(state)` or its fields are assigned).
+   * A missing or damaged checkpoint fails the object with `CheckpointError`.
+   * @default false
+   */
+  restore?: boolean;
+  /**
    * Copy arguments and results (structured-clone semantics) so that code behaves the same
    * on one thread or many. `false` skips the copies for this object: only for objects that
    * will always share a thread with their callers and whose callers never keep a reference
@@ -832,6 +1085,7 @@ export function newActive<T extends object, A extends unknown[]>(
     }
   }
   const ctor = Cls as unknown as new (...a: never[]) => object;
+  checkCheckpointOptions(ctor, options);
   if (options?.node !== undefined && placement !== undefined) {
     const remote = placement.place(ctor, [...(args ?? [])], options);
     if (remote !== undefined) return remote as Active<T>;
@@ -840,7 +1094,23 @@ export function newActive<T extends object, A extends unknown[]>(
   return obj.stub as Active<T>;
 }
 
-const NEW_ACTIVE_OPTIONS = ['copy', 'node', 'module', 'exportName'];
+const NEW_ACTIVE_OPTIONS = ['copy', 'node', 'module', 'exportName', 'checkpointKey', 'restore'];
+
+function checkCheckpointOptions(ctor: Function, options: NewActiveOptions | undefined): void {
+  if (options === undefined) return;
+  const { checkpointKey: key, restore } = options;
+  if (key !== undefined && (typeof key !== 'string' || key === '')) {
+    throw new ArgumentError(`Expected \`checkpointKey\` to be a non-empty string, got ${describe(key)}`);
+  }
+  if (restore !== undefined && typeof restore !== 'boolean') {
+    throw new ArgumentError(`Expected \`restore\` to be a boolean, got ${describe(restore)}`);
+  }
+  if ((key !== undefined || restore === true) && checkpointConfig(ctor as new () => object) === undefined) {
+    throw new ArgumentError(
+      `${ctor.name} has no @Checkpoint, so \`checkpointKey\` and \`restore\` mean nothing for it: declare @Checkpoint() on the class.`,
+    );
+  }
+}
 
 /** What a stub calls: a local `ActiveObject` or a remote object's proxy. */
 export interface CallTarget {
@@ -859,6 +1129,8 @@ export interface PlacementHooks {
   shutdownNodes(immediate: boolean): Promise<void>;
   /** Terminate an object of another node; undefined if `target` is not remote. */
   terminateRemote(target: CallTarget, immediate: boolean): Promise<void> | undefined;
+  /** A reference to object `id` of another node. */
+  stubFor(node: number, id: number, className: string): object;
 }
 
 let placement: PlacementHooks | undefined;

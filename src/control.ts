@@ -4,6 +4,7 @@
  */
 import type { GroupStats, SchedulerStats } from '../scheduler/index.js';
 import { objectOf } from './active.js';
+import type { CheckpointInfo } from './checkpoint/checkpoints.js';
 import { ArgumentError, describe } from './errors.js';
 import { NamedFutureCore } from './future.js';
 import type { Future } from './types.js';
@@ -23,6 +24,12 @@ export interface Control {
   setHardLimit(hard: boolean): boolean;
   /** A snapshot of the queue and slot usage, overall and per group. */
   stats(): ObjectStats;
+  /**
+   * Take a checkpoint now (classes with `@Checkpoint`, SPEC §9): it is a request of the
+   * object, served as soon as no request is in service; joins one already pending. Resolves
+   * when it is durable in the store.
+   */
+  checkpoint(): Promise<CheckpointInfo>;
 }
 
 export interface ObjectStats extends SchedulerStats {
@@ -75,6 +82,9 @@ export function control(active: object): Control {
       const previous = scheduler.hardLimit;
       obj.setHardLimit(hard);
       return previous;
+    },
+    checkpoint() {
+      return obj.requestCheckpoint();
     },
     stats() {
       return {

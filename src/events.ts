@@ -69,6 +69,35 @@ export type MultiactiveEvent =
       readonly callerRequestId: number | undefined;
     }
   | {
+      /** A checkpoint is durable in its store (SPEC §9). */
+      readonly type: 'checkpoint.taken';
+      readonly time: number;
+      readonly objectId: number;
+      readonly className: string;
+      readonly key: string;
+      readonly seq: number;
+      readonly bytes: number;
+    }
+  | {
+      /** A checkpoint could not be captured or written; the next one tries again. */
+      readonly type: 'checkpoint.failed';
+      readonly time: number;
+      readonly objectId: number;
+      readonly className: string;
+      readonly key: string;
+      readonly seq: number;
+      readonly error: unknown;
+    }
+  | {
+      /** An object's state was restored from checkpoint `seq` before it served anything. */
+      readonly type: 'object.restored';
+      readonly time: number;
+      readonly objectId: number;
+      readonly className: string;
+      readonly key: string;
+      readonly seq: number;
+    }
+  | {
       /** A wait-for cycle (SPEC §10): found by deadlock detection or `findDeadlocks()`. */
       readonly type: 'deadlock.found';
       readonly time: number;

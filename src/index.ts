@@ -24,6 +24,14 @@ export {
   type TerminateOptions,
   terminate,
 } from './active.js';
+export type { CheckpointInfo } from './checkpoint/checkpoints.js';
+export {
+  CheckpointError,
+  type CheckpointStore,
+  FileStore,
+  MemoryStore,
+  type StoredCheckpoint,
+} from './checkpoint/store.js';
 export { type Control, control, type ObjectStats, waitFor } from './control.js';
 export {
   ArgumentError,

@@ -7,6 +7,8 @@ import type { NodeId, RequestRef } from './events.js';
 
 /**
  * Why one request waits for another:
+ * - `checkpoint`: a checkpoint (SPEC §9) is pending and nothing else is admitted or started
+ *   until it has run; or the checkpoint itself, waiting for the requests in service;
  * - `incompatible`: the other is dispatched (admitted, in service) and the two are not compatible;
  * - `queued-ahead`: the other arrived earlier, is still queued, and the two are not compatible
  *   (a request never overtakes an incompatible one);
@@ -18,6 +20,7 @@ import type { NodeId, RequestRef } from './events.js';
  * - `argument`: one of the request's arguments is the other's future, not yet resolved.
  */
 export type WaitRule =
+  | 'checkpoint'
   | 'incompatible'
   | 'queued-ahead'
   | 'condition'

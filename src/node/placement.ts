@@ -285,7 +285,7 @@ setPlacementHooks({
       );
     }
     const exportName = options.exportName ?? ctor.name;
-    const { id, error } = node.create(target, ctor.name, module, exportName, args);
+    const { id, error } = node.create(target, ctor.name, module, exportName, args, options);
     if (error !== undefined) throw error;
     const remote = new RemoteObject(target, id, ctor.name);
     const Stub = stubClass(ctor, compilePolicy(ctor));
@@ -296,6 +296,9 @@ setPlacementHooks({
   async shutdownNodes(immediate) {
     await Promise.all([...workers.values()].map((w) => w.terminate({ immediate })));
     pool = [];
+  },
+  stubFor(nodeId, id, className) {
+    return node.remoteStubs.get(id) ?? node.makeRemoteStub!(nodeId, id, className);
   },
   terminateRemote(target, immediate) {
     if (target instanceof RemoteObject) return target.terminate(immediate);

@@ -50,6 +50,9 @@ export type Wire =
       readonly className: string;
       readonly args: unknown[];
       readonly enc: boolean;
+      /** Checkpoint options of `newActive` (SPEC §9), when given. */
+      readonly checkpointKey?: string;
+      readonly restore?: boolean;
     }
   // `call` (object `id`, `method`, `args` -> future `[from, rid]`) and `value` (future
   // `[origin, rid]` settled with `ok`, `value`) travel as flat entries: see CALL, VALUE.

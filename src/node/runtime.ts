@@ -258,6 +258,7 @@ export class NodeRuntime {
     module: string,
     exportName: string,
     args: unknown[],
+    checkpoint?: { readonly checkpointKey?: string; readonly restore?: boolean },
   ): { id: number; error: Error | undefined } {
     const id = allocateObjectId();
     try {
@@ -271,6 +272,8 @@ export class NodeRuntime {
         className: ctorName,
         args: encoded.value,
         enc: encoded.enc,
+        ...(checkpoint?.checkpointKey === undefined ? {} : { checkpointKey: checkpoint.checkpointKey }),
+        ...(checkpoint?.restore === undefined ? {} : { restore: checkpoint.restore }),
       });
       return { id, error: undefined };
     } catch (error) {

@@ -69,5 +69,9 @@ node.construct = async (message, args) => {
         'Export the class (or pass { exportName } to newActive if it is exported under another name).',
     );
   }
-  return new ActiveObject(ctor as new (...a: never[]) => object, args, {}, message.id, true);
+  const options = {
+    ...(message.checkpointKey === undefined ? {} : { checkpointKey: message.checkpointKey }),
+    ...(message.restore === undefined ? {} : { restore: message.restore }),
+  };
+  return new ActiveObject(ctor as new (...a: never[]) => object, args, options, message.id, true);
 };

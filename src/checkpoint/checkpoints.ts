@@ -1,0 +1,124 @@
+/**
+ * One object's checkpointing (SPEC §9): when to take the next checkpoint, the writes in
+ * flight, and who waits for them. The checkpoint itself is a request of the object (see
+ * `Scheduler.submitCheckpoint` and `ActiveObject.runCheckpoint`); this is its bookkeeping.
+ *
+ * Protocol, per checkpoint:
+ *   1. Due (every N requests served, every T ms if any request was served, or on demand):
+ *      a checkpoint request is submitted, unless one is pending (then it is joined).
+ *   2. It starts when no request is in service; the state is captured and serialized then,
+ *      synchronously, so it holds exactly the requests that finished before it.
+ *   3. The request finishes at once: the object serves again while the bytes are written.
+ *   4. Writes happen one at a time, in sequence order; when checkpoint k is durable, whoever
+ *      waited for it is told and `checkpoint.taken` is emitted. A failed write rejects them
+ *      and emits `checkpoint.failed`; the next checkpoint tries again.
+ */
+import type { CheckpointStore } from './store.js';
+
+export interface CheckpointInfo {
+  /** The object's checkpoint key. */
+  readonly key: string;
+  /** Its sequence number (1, 2, ...; a restored object continues from the restored one). */
+  readonly seq: number;
+  /** Size of the serialized state. */
+  readonly bytes: number;
+}
+
+interface Deferred {
+  readonly promise: Promise<CheckpointInfo>;
+  resolve(info: CheckpointInfo): void;
+  reject(error: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: (info: CheckpointInfo) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<CheckpointInfo>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Nobody may be waiting (periodic checkpoints): failures are reported as events instead.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+export class Checkpoints {
+  readonly key: string;
+  readonly store: CheckpointStore;
+  readonly everyRequests: number;
+  readonly everyMs: number | undefined;
+  /** The sequence number of the last checkpoint captured. */
+  seq = 0;
+  /** Requests finished since the last capture. */
+  served = 0;
+  /** Waiters of the checkpoint pending (submitted, not captured yet). */
+  next: Deferred | undefined;
+  private writes: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    key: string,
+    store: CheckpointStore,
+    everyRequests: number | undefined,
+    everyMs: number | undefined,
+  ) {
+    this.key = key;
+    this.store = store;
+    this.everyRequests = everyRequests ?? Number.POSITIVE_INFINITY;
+    this.everyMs = everyMs;
+  }
+
+  /** Start the timer (`due` submits a checkpoint). Unref'd: it never keeps a process alive. */
+  startTimer(due: () => void): void {
+    if (this.everyMs === undefined) return;
+    // setInterval takes at most 2^31-1 ms (about 24.8 days); longer periods are capped there.
+    this.timer = setInterval(
+      () => {
+        if (this.served > 0) due();
+      },
+      Math.min(this.everyMs, 2 ** 31 - 1),
+    );
+    this.timer.unref();
+  }
+
+  stopTimer(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** A promise for the pending checkpoint's durability (creating its waiters). */
+  waitNext(): Promise<CheckpointInfo> {
+    return (this.next ??= deferred()).promise;
+  }
+
+  /**
+   * Step 2-4 after a capture: write `data` as the next sequence number, after the writes
+   * before it. `done` is told the outcome (for events).
+   */
+  write(data: Uint8Array, done: (info: CheckpointInfo, error: unknown) => void): CheckpointInfo {
+    const info: CheckpointInfo = { key: this.key, seq: ++this.seq, bytes: data.byteLength };
+    this.served = 0;
+    const waiters = this.next;
+    this.next = undefined;
+    this.writes = this.writes
+      .then(() => this.store.put(this.key, info.seq, data))
+      .then(
+        () => {
+          waiters?.resolve(info);
+          done(info, undefined);
+        },
+        (error: unknown) => {
+          waiters?.reject(error);
+          done(info, error);
+        },
+      );
+    return info;
+  }
+
+  /** A capture failed: the waiters of this checkpoint learn why. */
+  failed(error: unknown): void {
+    const waiters = this.next;
+    this.next = undefined;
+    waiters?.reject(error);
+  }
+}
