@@ -39,7 +39,7 @@ import {
 } from '../src/index.js';
 import { toChromeTrace } from './chrome-trace.js';
 import { Ring } from './event-ring.js';
-import { jsonSafe } from './json-safe.js';
+import { jsonSafe, toJson } from './json-safe.js';
 import { type DebuggerOptions, isLoopback, resolveOptions } from './options.js';
 import { TRACE_FORMAT, TraceWriter } from './trace.js';
 
@@ -123,7 +123,7 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
       res.destroy(); // too slow: see MAX_PENDING_BYTES
       return;
     }
-    res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    res.write(`event: ${name}\ndata: ${toJson(data)}\n\n`);
   }
 
   function broadcast(name: string, data: unknown): void {
@@ -244,7 +244,7 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
           version: 1,
           startedAt: new Date().toISOString(),
         };
-        const lines = [header, ...ring.toArray()].map((line) => JSON.stringify(line)).join('\n');
+        const lines = [header, ...ring.toArray()].map((line) => toJson(line)).join('\n');
         res.writeHead(200, {
           ...securityHeaders,
           'Content-Type': 'application/x-ndjson',
@@ -363,5 +363,5 @@ function json(res: ServerResponse, status: number, body: unknown, download?: str
   const headers: Record<string, string> = { ...securityHeaders, 'Content-Type': 'application/json' };
   if (download !== undefined) headers['Content-Disposition'] = `attachment; filename="${download}"`;
   res.writeHead(status, headers);
-  res.end(JSON.stringify(body));
+  res.end(toJson(body));
 }

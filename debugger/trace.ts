@@ -12,7 +12,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { ArgumentError, type MultiactiveEvent, onEvent, type WaitGraph, waitGraph } from '../src/index.js';
-import { jsonSafe } from './json-safe.js';
+import { jsonSafe, toJson } from './json-safe.js';
 
 export const TRACE_FORMAT = 'multiactive-trace';
 
@@ -86,7 +86,7 @@ export class TraceWriter {
 
   private line(value: TraceLine): void {
     if (this.closed !== undefined) return;
-    const text = `${JSON.stringify(value)}\n`;
+    const text = `${toJson(value)}\n`;
     this.pending.push(text);
     this.pendingBytes += text.length;
     if (this.pendingBytes >= FLUSH_BYTES) this.flush();
