@@ -95,6 +95,16 @@ class Client {
   async twice(maker: Active<Maker>): Promise<number> {
     return await maker.make().twice();
   }
+  /** Two futures of one computation: two edges to the same request. */
+  async valueAndTwice(maker: Active<Maker>): Promise<number[]> {
+    const made = maker.make();
+    return await Promise.all([made.value, made.twice()]);
+  }
+  /** Awaits a future that settles, then one that never does. */
+  async thenNever(ledger: Active<Ledger>, never: Active<Never>): Promise<number> {
+    await ledger.deposit(1);
+    return await never.never();
+  }
 }
 
 /** A request that never ends, on a native promise: it can move on as far as the graph knows. */
@@ -175,6 +185,44 @@ describe('OR waits (slots): any one holder that can move on frees the request', 
     expect(d.stuck.map((n) => n.method).sort()).toEqual(['inner', 'outer']);
     const inCycle = new Set(d.cycle.map((s) => s.request.requestId));
     expect(d.stuck.some((n) => inCycle.has(n.requestId))).toBe(false);
+  });
+});
+
+/** Hard limit 33: one more slot holder than an explanation lists (MAX_BLOCKERS is 32). */
+@Group('work', { selfCompatible: true })
+@ThreadConfig({ threadPoolSize: 33, hardLimit: true })
+class ManySlots {
+  @MemberOf('work') async outer(): Promise<number> {
+    return 1 + (await selfRef<ManySlots>(this).inner());
+  }
+  @MemberOf('work') inner(): number {
+    return 1;
+  }
+  @MemberOf('work') async hold(): Promise<string> {
+    await released.promise;
+    return 'held';
+  }
+}
+
+describe('an OR wait with more holders than listed', () => {
+  it('an unlisted holder may be the one that can finish: never reported', async () => {
+    const pool = newActive(ManySlots);
+    const held = pool.hold(); // the oldest holder: left out of the (newest first) lists
+    const outers = Array.from({ length: 32 }, () => pool.outer()); // 32 stuck holders
+    await settle();
+    const inners = (await requestsByMethod()).get('inner')!;
+    expect(inners).toHaveLength(32);
+    // 32 listed holders, all stuck outers, plus an edge to "more holders" (unknown).
+    const edges = inners[0]!.edges;
+    expect(edges).toHaveLength(33);
+    expect(edges.filter((e) => e.to?.method === 'outer')).toHaveLength(32);
+    expect(edges.at(-1)!.to).toBeUndefined();
+    expect(edges.at(-1)!.text).toContain('waits for a slot held by more requests than listed');
+    expect(await findDeadlocks()).toEqual([]);
+    // And indeed: once `hold` ends, every outer gets its inner through in turn.
+    released.open();
+    expect(await held).toBe('held');
+    expect(await Promise.all(outers)).toEqual(outers.map(() => 2));
   });
 });
 
@@ -308,6 +356,28 @@ describe('edges for futures', () => {
     expect(await findDeadlocks()).toEqual([]);
   });
 
+  it('two futures of one computation: two edges to one request, freed with it', async () => {
+    const maker = newActive(Maker);
+    void newActive(Client).valueAndTwice(maker);
+    await settle();
+    const both = (await requestsByMethod()).get('valueAndTwice')![0]!;
+    expect(edgesOf(both)).toEqual([
+      ['awaits', 'make'],
+      ['awaits', 'make'],
+    ]);
+    expect(both.edges[0]!.to!.requestId).toBe(both.edges[1]!.to!.requestId);
+    expect(await findDeadlocks()).toEqual([]);
+  });
+
+  it('a future that settled is no longer an edge', async () => {
+    const ledger = newActive(Ledger);
+    const never = newActive(Never);
+    void newActive(Client).thenNever(ledger, never); // deposit settles, never does not
+    await settle();
+    const request = (await requestsByMethod()).get('thenNever')![0]!;
+    expect(edgesOf(request)).toEqual([['awaits', 'never']]);
+  });
+
   it('a pipelined method call (f.twice()) is followed to the request computing f', async () => {
     const maker = newActive(Maker);
     void newActive(Client).twice(maker);
@@ -349,7 +419,11 @@ describe('a ready request refused by two slot rules at once', () => {
     await settle();
     const inner = (await requestsByMethod()).get('inner')![0]!;
     expect(edgesOf(inner)).toEqual([['max-threads', 'outer']]);
-    expect((await findDeadlocks()).map(methodOf)).toEqual([['inner', 'outer']]);
+    const found = await findDeadlocks();
+    expect(found.map(methodOf)).toEqual([['inner', 'outer']]);
+    // Under a finite soft limit outer is in WBN: `waiting`, and it `awaits` inner.
+    const outer = found[0]!.cycle.find((s) => s.request.method === 'outer')!;
+    expect([outer.state, outer.rule]).toEqual(['waiting', 'awaits']);
   });
 
   // KNOWN BUG (reported, not fixed here): explainWait names only the first slot rule that
