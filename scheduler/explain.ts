@@ -41,6 +41,11 @@ export interface WaitExplanation<R> {
   readonly blockers: readonly Blocker<R>[];
   /** More blockers exist than are listed (lists are capped at `MAX_BLOCKERS`). */
   readonly truncated: boolean;
+  /**
+   * A second rule that refuses it at the same time (`any` waits only: all slots taken, or
+   * reserved, and its group at `maxThreads`): it needs one of `blockers` AND one of these.
+   */
+  readonly also?: { readonly blockers: readonly Blocker<R>[]; readonly truncated: boolean };
 }
 
 /**
@@ -193,25 +198,57 @@ function explainSlot<R extends Schedulable>(
   const used = hard ? stats.active + stats.waiting : stats.active;
   // Who holds a slot: under a hard limit every request in service, else those not in WBN.
   const holdsSlot = (r: R): boolean => (hard ? inService(r.state) : r.state === Active);
-  if (used >= limit) {
-    const mode = hard
-      ? `hard limit ${limit}: a request awaiting a future keeps its slot`
-      : `limit ${limit}: requests awaiting a future give their slot back`;
-    return slotHolders(
-      inFlight,
-      request,
-      holdsSlot,
-      'limit',
-      `it holds one of the ${limit} slots, all taken (${mode})`,
-    );
+  const mode = hard
+    ? `hard limit ${limit}: a request awaiting a future keeps its slot`
+    : `limit ${limit}: requests awaiting a future give their slot back`;
+  const limitWhy = `it holds one of the ${limit} slots, all taken (${mode})`;
+  if (woken) {
+    // A woken request resumes as soon as a slot is free (no group rule applies to it).
+    return used >= limit ? slotHolders(inFlight, request, holdsSlot, 'limit', limitWhy) : NONE;
   }
-  if (woken) return NONE; // a woken request resumes as soon as a slot is free
+  // The scheduler's test (slotFree, then mayStart): a free slot beyond those reserved for
+  // other groups' minThreads, and the group below its maxThreads. Super priority skips both
+  // group rules; a request failing both rules needs one holder from each (`also`).
   const g = request.groupId;
   const ungrouped = g >= policy.groupCount;
-  if (!ungrouped && policy.superPriority[g]) return NONE;
+  const superPriority = !ungrouped && policy.superPriority[g] === true;
   const usage = stats.groups;
-  if (!ungrouped && usage[g]!.inService >= policy.maxThreads[g]!) {
-    return slotHolders(
+  let reservedForOthers = 0;
+  const reservedFor: string[] = [];
+  if (!superPriority) {
+    for (let h = 0; h < policy.groupCount; h++) {
+      if (h === g) continue;
+      const unused = Math.max(0, (policy.minThreads[h] ?? 0) - usage[h]!.inService);
+      if (unused > 0) reservedFor.push(`\`${policy.groupNames[h]}\``);
+      reservedForOthers += unused;
+    }
+  }
+  const slotsOk = limit - used > reservedForOthers;
+  const capOk = ungrouped || superPriority || usage[g]!.inService < policy.maxThreads[g]!;
+  if (slotsOk && capOk) return NONE; // about to start
+  let slots: WaitExplanation<R> | undefined;
+  if (!slotsOk) {
+    // A holder helps only if its leaving frees a slot nobody re-reserves: not one of a group
+    // still within its own minThreads (unless it is the request's own group).
+    const protectedGroup = (k: number): boolean =>
+      reservedForOthers > 0 &&
+      k !== g &&
+      k < policy.groupCount &&
+      usage[k]!.inService <= (policy.minThreads[k] ?? 0);
+    slots =
+      used >= limit
+        ? slotHolders(inFlight, request, (r) => holdsSlot(r) && !protectedGroup(r.groupId), 'limit', limitWhy)
+        : slotHolders(
+            inFlight,
+            request,
+            (r) => holdsSlot(r) && !protectedGroup(r.groupId),
+            'reservation',
+            `it holds a slot, and the free ones are reserved for group${reservedFor.length === 1 ? '' : 's'} ${reservedFor.join(', ')} (minThreads)`,
+          );
+  }
+  let capped: WaitExplanation<R> | undefined;
+  if (!capOk) {
+    capped = slotHolders(
       inFlight,
       request,
       (r) => r.groupId === g && inService(r.state),
@@ -219,25 +256,10 @@ function explainSlot<R extends Schedulable>(
       `group \`${policy.groupNames[g]}\` is capped at maxThreads ${policy.maxThreads[g]}, and it is one of them`,
     );
   }
-  // Reservations: slots kept free for groups below their minThreads (scheduler.mayStart).
-  let reservedUnused = 0;
-  const reservedFor: string[] = [];
-  for (let h = 0; h < policy.groupCount; h++) {
-    const unused = Math.max(0, (policy.minThreads[h] ?? 0) - usage[h]!.inService);
-    if (unused > 0 && h !== g) reservedFor.push(`\`${policy.groupNames[h]}\``);
-    reservedUnused += unused;
+  if (slots !== undefined && capped !== undefined) {
+    return { ...slots, also: { blockers: capped.blockers, truncated: capped.truncated } };
   }
-  const own = ungrouped ? 0 : Math.max(0, (policy.minThreads[g] ?? 0) - usage[g]!.inService);
-  if (limit - used <= reservedUnused - own) {
-    return slotHolders(
-      inFlight,
-      request,
-      holdsSlot,
-      'reservation',
-      `it holds a slot, and the free ones are reserved for group${reservedFor.length === 1 ? '' : 's'} ${reservedFor.join(', ')} (minThreads)`,
-    );
-  }
-  return NONE; // a slot is free for it: it is about to start
+  return (slots ?? capped)!;
 }
 
 function slotHolders<R extends Schedulable>(

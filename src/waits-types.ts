@@ -43,6 +43,12 @@ export interface WaitNode extends RequestRef {
 /** One edge: the waiting request waits for `to` (`undefined`: a future whose computation is not known). */
 export interface WaitEdge {
   readonly rule: WaitRule;
+  /**
+   * In an `any` wait, edges of the same clause are alternatives and every clause is needed:
+   * e.g. "one of the slot holders" (clause 0) and "one of its group's requests in service"
+   * (clause 1, its group at maxThreads). Always 0 in an all-of wait.
+   */
+  readonly clause: number;
   readonly to: WaitNode | undefined;
   /** For people: "`Pinger#1.startWithPong` (ungrouped) blocks `Pinger#1.ping`: an ungrouped request is compatible with nothing". */
   readonly text: string;

@@ -67,6 +67,8 @@ type Target = number | { readonly home: number; readonly key: number } | null;
 interface RawEdge {
   readonly rule: WaitRule;
   readonly target: Target;
+  /** In an `any` wait: edges of one clause are alternatives, every clause is needed. */
+  readonly clause: number;
   /** The rule in words, without names (see `edgeText`). */
   readonly why: string;
 }
@@ -155,19 +157,29 @@ function localFacts(): NodeFacts {
       if (state === undefined) continue;
       const edges: RawEdge[] = [];
       const explained = explainWait(obj.scheduler, request, inFlight, obj.target);
-      for (const b of explained.blockers)
-        edges.push({ rule: b.rule, target: b.request.requestId, why: b.why });
-      // An OR wait missing some of its holders would look more stuck than it is.
-      if (explained.any && explained.truncated)
-        edges.push({ rule: 'limit', target: null, why: 'more holders' });
+      const clauses = explained.also === undefined ? [explained] : [explained, explained.also];
+      clauses.forEach((c, clause) => {
+        for (const b of c.blockers)
+          edges.push({ rule: b.rule, target: b.request.requestId, why: b.why, clause });
+        // An OR clause missing some of its holders (or with none that would help) would
+        // look more stuck than it is: an unknown alternative keeps it optimistic.
+        if (explained.any && (c.truncated || c.blockers.length === 0)) {
+          edges.push({
+            rule: c.blockers[0]?.rule ?? 'limit',
+            target: null,
+            why: c.truncated ? 'more holders' : 'no holder',
+            clause,
+          });
+        }
+      });
       const started = state === 'active' || state === 'waiting' || state === 'woken';
       for (const core of request.awaited ?? []) {
         const target = computedBy(core);
         if (target === SETTLED) continue;
         edges.push(
           started
-            ? { rule: 'awaits', target, why: 'awaits the result of' }
-            : { rule: 'argument', target, why: 'waits for its argument, the result of' },
+            ? { rule: 'awaits', target, why: 'awaits the result of', clause: 0 }
+            : { rule: 'argument', target, why: 'waits for its argument, the result of', clause: 0 },
         );
       }
       const note =
@@ -301,7 +313,11 @@ function edgeText(from: WaitNode, rule: WaitRule, why: string, to: WaitNode | un
       ? `${label(from)} ${why} a future computed outside the known requests (I/O, a timer, or a node that did not answer)`
       : `${label(from)} ${why} ${label(to)}`;
   }
-  if (to === undefined) return `${label(from)} waits for a slot held by more requests than listed`;
+  if (to === undefined) {
+    return why === 'more holders'
+      ? `${label(from)} waits for a slot held by more requests than listed`
+      : `${label(from)} waits for a slot that no request in service frees on its own (only new requests can change that)`;
+  }
   return `${label(to)} blocks ${label(from)}: ${why}`;
 }
 
@@ -311,7 +327,7 @@ function toGraph(m: Merged): WaitGraph {
     const succ = m.successors.get(id)!;
     const edges: WaitEdge[] = r.edges.map((e, i) => {
       const to = succ[i] === undefined ? undefined : m.requests.get(succ[i]!)!.request;
-      return { rule: e.rule, to, text: edgeText(r.request, e.rule, e.why, to) };
+      return { rule: e.rule, clause: e.clause, to, text: edgeText(r.request, e.rule, e.why, to) };
     });
     requests.push({
       request: r.request,
@@ -328,30 +344,52 @@ function toGraph(m: Merged): WaitGraph {
 /** The reduction and cycle search of the header. Time: O(V + E). */
 function analyse(m: Merged): Deadlock[] {
   // 1. Reduction: what can move on.
+  // A request is a conjunction of "units": for an AND wait each distinct successor is one;
+  // for an `any` wait each clause is one, satisfied by its first free successor. It can move
+  // on when no unit is left. Unknown successors count as free.
   const free = new Set<number>();
-  const missing = new Map<number, number>(); // AND waits: successors not known free yet
-  const predecessors = new Map<number, number[]>();
+  const missing = new Map<number, number>(); // units not satisfied yet
+  const satisfied = new Set<string>(); // `${id}/${clause}` of `any` waits
+  const predecessors = new Map<number, { id: number; unit: string | undefined }[]>();
   const queue: number[] = [];
   for (const [id, r] of m.requests) {
     const succ = m.successors.get(id)!;
-    const known = [...new Set(succ.filter((s): s is number => s !== undefined))];
-    const unknown = known.length < succ.length;
-    if (succ.length === 0 || (r.any && unknown) || (!r.any && known.length === 0)) {
+    let units = 0;
+    const link = (s: number, unit: string | undefined): void => {
+      const list = predecessors.get(s);
+      if (list === undefined) predecessors.set(s, [{ id, unit }]);
+      else list.push({ id, unit });
+    };
+    if (r.any) {
+      const byClause = new Map<number, (number | undefined)[]>();
+      r.edges.forEach((e, i) => {
+        const list = byClause.get(e.clause);
+        if (list === undefined) byClause.set(e.clause, [succ[i]]);
+        else list.push(succ[i]);
+      });
+      for (const [clause, targets] of byClause) {
+        if (targets.includes(undefined)) continue; // an unknown alternative: satisfied
+        units++;
+        for (const s of new Set(targets as number[])) link(s, `${id}/${clause}`);
+      }
+    } else {
+      const known = new Set(succ.filter((s): s is number => s !== undefined));
+      units = known.size;
+      for (const s of known) link(s, undefined);
+    }
+    if (units === 0) {
       free.add(id);
       queue.push(id);
-      continue;
-    }
-    missing.set(id, r.any ? 1 : known.length);
-    for (const s of known) {
-      const list = predecessors.get(s);
-      if (list === undefined) predecessors.set(s, [id]);
-      else list.push(id);
-    }
+    } else missing.set(id, units);
   }
   while (queue.length > 0) {
     const id = queue.pop()!;
-    for (const p of predecessors.get(id) ?? []) {
+    for (const { id: p, unit } of predecessors.get(id) ?? []) {
       if (free.has(p)) continue;
+      if (unit !== undefined) {
+        if (satisfied.has(unit)) continue;
+        satisfied.add(unit);
+      }
       const left = missing.get(p)! - 1;
       missing.set(p, left);
       if (left === 0) {

@@ -219,9 +219,16 @@ function expectedAdmissionBlockers(world: World, r: TestRequest): { id: number; 
 
 /**
  * The slot oracle (SPEC §5, from the requests' states, not from the scheduler's counters):
- * the first rule refusing a slot, and its holders. `undefined`: a slot is free for it.
+ * the rules refusing a slot, each with the holders whose leaving would lift it; the request
+ * needs one holder of every clause. `undefined`: a slot is free for it.
+ *
+ * - slots: a free slot beyond those reserved for other groups' minThreads (`limit` when
+ *   every slot is in use, else `reservation`); a holder of another group still within its
+ *   minThreads does not help (its slot is reserved again as it leaves);
+ * - `max-threads`: its group in service at its cap.
+ * A woken request needs only a free slot; a super-priority one ignores reservations and caps.
  */
-function expectedSlotWait(world: World, r: TestRequest): { rule: string; holders: number[] } | undefined {
+function expectedSlotWait(world: World, r: TestRequest): { rule: string; holders: number[] }[] | undefined {
   const { policy, scheduler } = world;
   const n = policy.groupCount;
   const hard = scheduler.hardLimit;
@@ -229,17 +236,31 @@ function expectedSlotWait(world: World, r: TestRequest): { rule: string; holders
   const holders = world.requests.filter(holdsSlot).sort(bySeq);
   const used = holders.length;
   const inService = (g: number) => world.requests.filter((x) => x.groupId === g && isInService(x));
-  if (used >= scheduler.limit) return { rule: 'limit', holders: names(holders) };
-  if (r.state === Woken) return undefined;
+  if (r.state === Woken)
+    return used >= scheduler.limit ? [{ rule: 'limit', holders: names(holders) }] : undefined;
   const g = r.groupId;
-  if (g < n && policy.superPriority[g]) return undefined;
-  if (g < n && inService(g).length >= policy.maxThreads[g]!)
-    return { rule: 'max-threads', holders: names(inService(g).sort(bySeq)) };
+  const superPriority = g < n && policy.superPriority[g] === true;
   let reservedForOthers = 0;
-  for (let h = 0; h < n; h++)
-    if (h !== g) reservedForOthers += Math.max(0, policy.minThreads[h]! - inService(h).length);
-  if (scheduler.limit - used <= reservedForOthers) return { rule: 'reservation', holders: names(holders) };
-  return undefined;
+  if (!superPriority)
+    for (let h = 0; h < n; h++)
+      if (h !== g) reservedForOthers += Math.max(0, policy.minThreads[h]! - inService(h).length);
+  const slotsOk = scheduler.limit - used > reservedForOthers;
+  const capOk = g >= n || superPriority || inService(g).length < policy.maxThreads[g]!;
+  if (slotsOk && capOk) return undefined;
+  const clauses: { rule: string; holders: number[] }[] = [];
+  if (!slotsOk) {
+    const helps = (x: TestRequest) =>
+      reservedForOthers === 0 ||
+      x.groupId === g ||
+      x.groupId >= n ||
+      inService(x.groupId).length > policy.minThreads[x.groupId]!;
+    clauses.push({
+      rule: used >= scheduler.limit ? 'limit' : 'reservation',
+      holders: names(holders.filter(helps)),
+    });
+  }
+  if (!capOk) clauses.push({ rule: 'max-threads', holders: names(inService(g).sort(bySeq)) });
+  return clauses;
 }
 
 /** Every live request's explanation against the oracles. */
@@ -260,9 +281,14 @@ function checkExplanations(world: World, where: string): void {
         expect(e, at).toEqual({ any: false, blockers: [], truncated: false });
       } else {
         expect(e.any, at).toBe(true);
-        expect(got, at).toEqual(expected.holders.map((id) => ({ id, rule: expected.rule })));
+        const [first, second] = expected;
+        expect(got, at).toEqual(first!.holders.map((id) => ({ id, rule: first!.rule })));
+        const also = (e.also?.blockers ?? []).map((b) => ({ id: b.request.id, rule: b.rule as string }));
+        expect(e.also === undefined ? undefined : also, `${at} (second clause)`).toEqual(
+          second === undefined ? undefined : second.holders.map((id) => ({ id, rule: second.rule })),
+        );
         // Also the scheduler's own view: `limit` only when the slots in use reach the limit.
-        if (expected.rule === 'limit') {
+        if (first!.rule === 'limit') {
           const s = world.scheduler.stats();
           expect(s.hardLimit ? s.active + s.waiting : s.active, at).toBeGreaterThanOrEqual(s.limit);
         }
