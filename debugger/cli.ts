@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { toChromeTrace } from './chrome-trace.js';
 import { readTrace } from './trace.js';
 
-const usage = 'usage: multiactive-debugger to-chrome <trace.jsonl> <out.json>';
+const usage = 'usage: node dist/debugger/cli.js to-chrome <trace.jsonl> <out.json>';
 
 export function cli(args: readonly string[], print: (line: string) => void = console.log): number {
   const [command, input, output] = args;

@@ -82,6 +82,7 @@ async function openTrace(file) {
     state.mode = 'trace';
     state.model = model;
     setStatus(`trace ${file.name}`);
+    render();
   } catch (error) {
     setStatus(`cannot open ${file.name}: ${error instanceof Error ? error.message : String(error)}`);
   }

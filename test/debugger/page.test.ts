@@ -8,7 +8,8 @@
  * project would only double the time. Skipped where /usr/bin/chromium is missing (.ci/run
  * installs it).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Group, MemberOf, newActive, terminate } from 'multiactive';
@@ -107,6 +108,32 @@ describe.skipIf(skip)('the debugger page in chromium', () => {
     mkdirSync(join(root, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: join(root, 'test-artifacts/debugger.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
+  });
+
+  it('opens a trace file after the run and shows its objects, timeline and deadlock', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'multiactive-page-trace-'));
+    try {
+      const file = join(dir, 'run.jsonl');
+      writeFileSync(file, await (await fetch(`${demo.url}trace.jsonl`)).text());
+      await page.goto(demo.url);
+      await page.waitForSelector('body[data-connection="live"]', WAIT);
+      await page.setInputFiles('#trace-file', file);
+      await page.waitForSelector('body[data-connection="trace"]', WAIT);
+      expect(await page.locator('#status').textContent()).toMatch(
+        /^trace run\.jsonl · 2 objects · \d+ events/,
+      );
+      await page.click('#tabs button[data-view="graph"]');
+      expect(await page.locator('#view-graph .object-box .object-name').allTextContents()).toHaveLength(3); // + (main script)
+      await page.click('#tabs button[data-view="timeline"]');
+      await page.waitForSelector('#view-timeline rect.bar', WAIT);
+      await page.click('#tabs button[data-view="deadlocks"]');
+      expect(await page.locator('#view-deadlocks pre.message').textContent()).toBe(demo.deadlock.message);
+      // No "find now" on a file: there is no application behind it.
+      expect(await page.locator('#find-deadlocks').count()).toBe(0);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('shows names that look like markup as text, and runs none of it', async () => {
