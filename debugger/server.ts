@@ -115,7 +115,10 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
     trace?.event(event);
     if (clients.size === 0) return;
     batch.push(safe);
-    batchTimer ??= setTimeout(flushBatch, BATCH_MS);
+    if (batchTimer === undefined) {
+      batchTimer = setTimeout(flushBatch, BATCH_MS);
+      if (!keepAlive) batchTimer.unref();
+    }
   });
 
   function send(res: ServerResponse, name: string, data: unknown): void {
@@ -158,6 +161,7 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
         schedulePoll(POLL_MS);
       }
     }, delay);
+    if (!keepAlive) pollTimer.unref();
   }
 
   function openStream(req: IncomingMessage, res: ServerResponse): void {

@@ -11,6 +11,7 @@
  * pending), so a busy application pays one string append per event, not one write per event.
  */
 import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream';
 import { ArgumentError, type MultiactiveEvent, onEvent, type WaitGraph, waitGraph } from '../src/index.js';
 import { jsonSafe, toJson } from './json-safe.js';
 
@@ -79,7 +80,13 @@ export class TraceWriter {
   close(): Promise<void> {
     this.closed ??= new Promise<void>((resolve, reject) => {
       this.flush();
-      this.stream.end(() => (this.failure ? reject(this.failure) : resolve()));
+      this.stream.end();
+      // `finished` also reports an error the file had before (it could not be opened, say).
+      finished(this.stream, (error) => {
+        const failure = error ?? this.failure;
+        if (failure) reject(failure);
+        else resolve();
+      });
     });
     return this.closed;
   }

@@ -100,6 +100,11 @@ describe('trace files', () => {
     expect(trace.events.some((e) => e.type === 'object.created' && e.className === 'Shelf')).toBe(true);
   });
 
+  it('reports a file it could not write when stopped', async () => {
+    const recording = recordTrace(join(dir, 'missing-folder', 'run.jsonl'));
+    await expect(recording.stop()).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('refuses a file that is not a trace, and skips a last line cut short', () => {
     expect(() => readTrace('{"type":"request.sent"}\n')).toThrow(ArgumentError);
     const header = JSON.stringify({ type: 'trace.header', format: 'multiactive-trace', version: 1 });
