@@ -745,6 +745,9 @@ export class ActiveObject implements SchedulerHost<Request> {
    */
   breakDeadlock(request: Request, error: Error): boolean {
     if (request.settled) return false;
+    // A withdrawn checkpoint is postponed: whoever asked for it learns why.
+    if (request.method === CHECKPOINT_METHOD && request.groupId === SPECIAL_GROUP)
+      this.checkpoints?.failed(error);
     if (this.scheduler.cancel(request)) {
       request.reject(error);
       if (observed) this.event('request.cancelled', request, error);

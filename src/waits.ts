@@ -612,14 +612,17 @@ function report(deadlock: Deadlock): void {
 
 /**
  * Withdraw the cycle's requests that have not started (their futures reject with
- * `DeadlockError`; whoever awaits them sees it). A cycle of started requests only (they
+ * `DeadlockError`; whoever awaits them sees it), or only its checkpoint if it has one. A cycle of started requests only (they
  * await each other's futures) gets their futures rejected instead.
  */
 function breakDeadlock(deadlock: Deadlock): void {
   const unstarted = deadlock.cycle.filter(
     (s) => s.state === 'queued' || s.state === 'held' || s.state === 'ready',
   );
-  const chosen = unstarted.length > 0 ? unstarted : deadlock.cycle;
+  // A checkpoint waiting in the cycle (for a request in WBN whose callback it holds back) is
+  // withdrawn alone: it is postponed, and no user request fails for it.
+  const checkpoints = unstarted.filter((s) => s.request.method === '__checkpoint__');
+  const chosen = checkpoints.length > 0 ? checkpoints : unstarted.length > 0 ? unstarted : deadlock.cycle;
   const byNode = new Map<number, number[]>();
   for (const s of chosen) {
     const list = byNode.get(s.request.node);

@@ -14,6 +14,7 @@ import {
   Checkpoint,
   CheckpointError,
   Compatible,
+  configureDeadlocks,
   control,
   FileStore,
   Group,
@@ -22,11 +23,13 @@ import {
   type MultiactiveEvent,
   newActive,
   onEvent,
+  selfRef,
   shutdown,
   ThreadConfig,
   waitFor,
 } from 'multiactive';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { settle } from '../support/trace.js';
 
 afterEach(async () => {
   await shutdown({ immediate: true });
@@ -79,6 +82,33 @@ class Pair {
   }
   @MemberOf('read') read(): [number, number] {
     return [this.a, this.b];
+  }
+}
+
+/** Awaits a helper that calls it back: the callback must be admitted while `start` waits. */
+@Checkpoint({ store: new MemoryStore() })
+@Group('start')
+@Group('callback')
+@Compatible(['start', 'callback'])
+@ThreadConfig({ threadPoolSize: 1 })
+class CallbackHost {
+  @MemberOf('start') async start(helper: Active<Helper>): Promise<string> {
+    return await helper.work(selfRef<CallbackHost>(this));
+  }
+  @MemberOf('callback') callback(): string {
+    return 'called back';
+  }
+}
+
+/** Opened by the test directly (not through a call: `work` keeps the helper busy). */
+let openHelperGate: () => void = () => {};
+
+class Helper {
+  async work(host: Active<CallbackHost>): Promise<string> {
+    await new Promise<void>((resolve) => {
+      openHelperGate = resolve;
+    });
+    return await host.callback();
   }
 }
 
@@ -211,6 +241,27 @@ describe('taking checkpoints', () => {
     await control(n).checkpoint();
     const back = newActive(Node, [], { checkpointKey: 'node', restore: true });
     expect(await back.total()).toBe(5);
+  });
+});
+
+describe('a checkpoint held up by a callback', () => {
+  it('deadlock detection withdraws the checkpoint, not the callback; the next checkpoint works', async () => {
+    configureDeadlocks({ reject: true, intervalMs: 10 });
+    onTestFinished(() => configureDeadlocks({ detect: false, reject: false }));
+    const host = newActive(CallbackHost, [], { checkpointKey: 'callback-host' });
+    const helper = newActive(Helper);
+    const started = host.start(helper); // in WBN, waiting for the helper, which calls back
+    await settle(); // `start` awaits `work`, which awaits the gate
+    const first = control(host)
+      .checkpoint()
+      .then(
+        () => 'taken',
+        (e: unknown) => (e as Error).name,
+      );
+    openHelperGate(); // the call back arrives behind the pending checkpoint
+    expect(await first).toBe('DeadlockError');
+    expect(await started).toBe('called back');
+    expect((await control(host).checkpoint()).seq).toBe(1);
   });
 });
 
