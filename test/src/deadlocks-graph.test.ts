@@ -430,13 +430,9 @@ describe('a ready request refused by two slot rules at once', () => {
     expect([outer.state, outer.rule]).toEqual(['waiting', 'awaits']);
   });
 
-  // KNOWN BUG (reported, not fixed here): explainWait names only the first slot rule that
-  // refuses a request (`limit`, here), as an OR wait on its holders. `serve` can move on, so
-  // the reduction frees `inner`, but `serve` leaving would not let `inner` start: `outer`
-  // (maxThreads 1) still keeps it out, and `outer` awaits `inner`. The deadlock goes
-  // unreported for as long as `serve` runs. Remove `.fails` once explainWait accounts for
-  // every rule that refuses the request.
-  it.fails('...and a slot held by an unrelated long request as well: still a deadlock', async () => {
+  // Two slot rules refuse `inner` at once: a slot (held by `serve`, which can move on) and
+  // the group cap (held by `outer`, which awaits `inner`). It needs both: a deadlock.
+  it('...and a slot held by an unrelated long request as well: still a deadlock', async () => {
     const capped = newActive(Capped);
     void capped.outer();
     await settle();
