@@ -4,12 +4,14 @@
  * peer's polyfills, cannot leak into another's numbers), prints the tables and rewrites
  * docs/benchmarks.md.
  *
- *   node --expose-gc dist/bench/run.js            all families, ~2 min here; writes the doc
+ *   node --expose-gc dist/bench/run.js            all families, ~6 min here; writes the doc
  *   node --expose-gc dist/bench/run.js --quick    a smoke run (seconds); prints only
  *   node dist/bench/run.js --family core          one family in this process; prints JSON
  *   node --cpu-prof dist/bench/run.js --family core --only classic   profile one case
  *   node --cpu-prof --cpu-prof-dir=prof dist/bench/run.js --family xw-core --only window
  *       (worker threads inherit --cpu-prof: one profile per thread)
+ *   node --expose-gc dist/bench/run.js --family observe --only debugger
+ *       the cost of observing, baseline and debugger set-ups only (observe-bench.ts)
  *
  * The families run one after another, never concurrently (2 cores: two benchmarks at once
  * would measure each other).
@@ -43,6 +45,8 @@ import {
   MAILBOX,
   runInThreadFamily,
 } from './inthread-bench.js';
+import { type ObserveReport, runObserveFamily } from './observe-bench.js';
+import { OBSERVE_METHOD, observeHeadline, observeTargetRows, renderObserve } from './observe-report.js';
 import {
   CLASSIC,
   FIFO,
@@ -53,14 +57,21 @@ import {
   type SchedulerReport,
 } from './scheduler-bench.js';
 
-type Family = 'scheduler' | InThreadFamily | CrossWorkerFamily | 'speedup';
-const FAMILIES: readonly Family[] = ['scheduler', ...IN_THREAD_FAMILIES, ...CROSS_WORKER_FAMILIES, 'speedup'];
+type Family = 'scheduler' | InThreadFamily | CrossWorkerFamily | 'speedup' | 'observe';
+const FAMILIES: readonly Family[] = [
+  'scheduler',
+  ...IN_THREAD_FAMILIES,
+  ...CROSS_WORKER_FAMILIES,
+  'speedup',
+  'observe',
+];
 
 type FamilyOutcome =
   | { readonly family: 'scheduler'; readonly report: SchedulerReport }
   | { readonly family: InThreadFamily; readonly report: InThreadReport }
   | { readonly family: CrossWorkerFamily; readonly report: CrossWorkerReport }
   | { readonly family: 'speedup'; readonly report: SpeedupReport }
+  | { readonly family: 'observe'; readonly report: ObserveReport }
   | { readonly family: Family; readonly error: string };
 
 const isInThread = (family: Family): family is InThreadFamily =>
@@ -93,6 +104,7 @@ async function child(family: Family): Promise<void> {
   let outcome: FamilyOutcome;
   if (family === 'scheduler') outcome = { family, report: await runSchedulerFamily(quick) };
   else if (family === 'speedup') outcome = { family, report: await runSpeedupFamily(quick) };
+  else if (family === 'observe') outcome = { family, report: await runObserveFamily(quick, only) };
   else if (isCrossWorker(family))
     outcome = { family, report: await runCrossWorkerFamily(family, quick, only) };
   else outcome = { family, report: await runInThreadFamily(family, quick, only) };
@@ -233,6 +245,7 @@ function headline(outcomes: readonly FamilyOutcome[]): Record<string, number> {
     }
   }
   Object.assign(figures, crossWorkerHeadline(crossWorkerOutcomes(outcomes)));
+  Object.assign(figures, observeHeadline(observeReport(outcomes)));
   return figures;
 }
 
@@ -287,6 +300,8 @@ function renderResults(outcomes: readonly FamilyOutcome[]): string {
   out.push(sched === undefined ? '' : renderScheduler(sched));
   out.push(renderInThread(inThread));
   out.push(renderCrossWorker(crossWorkerOutcomes(outcomes)));
+  const observe = outcomes.find((o) => o.family === 'observe');
+  if (observe !== undefined) out.push(renderObserve(observeReport(outcomes), errorOf(observe)));
   return out.filter((s) => s !== '').join('\n\n');
 }
 
@@ -303,6 +318,11 @@ function crossWorkerOutcomes(outcomes: readonly FamilyOutcome[]): CrossWorkerOut
     else reports.set(o.family, (o as { report: CrossWorkerReport }).report);
   }
   return { reports, speedup, failures };
+}
+
+function observeReport(outcomes: readonly FamilyOutcome[]): ObserveReport | undefined {
+  const o = outcomes.find((x) => x.family === 'observe');
+  return o !== undefined && 'report' in o ? (o.report as ObserveReport) : undefined;
 }
 
 function errorOf(o: FamilyOutcome): string | undefined {
@@ -372,6 +392,7 @@ function renderTargets(outcomes: readonly FamilyOutcome[]): string {
     }
   }
   rows.push(...crossWorkerTargetRows(crossWorkerOutcomes(outcomes)));
+  rows.push(...observeTargetRows(observeReport(outcomes)));
   const failed = outcomes.filter((o) => errorOf(o) !== undefined).map((o) => o.family);
   const table = markdownTable(['target', 'wanted', 'measured (median)', 'verdict'], rows);
   return `### Targets\n\n${table}${failed.length > 0 ? `\n\nFamilies that failed: ${failed.join(', ')} (see below).` : ''}`;
@@ -627,6 +648,7 @@ ${body}
   its own process (comedy loads babel-polyfill and bluebird).
 ${CROSS_WORKER_METHOD}
   Versions: comlink ${PEER_VERSIONS.comlink}, comedy ${PEER_VERSIONS.comedy}, piscina ${PEER_VERSIONS.piscina}.
+${OBSERVE_METHOD}
 
 ## Caveats
 
@@ -653,10 +675,10 @@ ${CROSS_WORKER_METHOD}
 const DESCRIPTION = {
   rounds: quick
     ? 'Quick mode: 1 warm-up round, 3 measured.'
-    : 'Warm-up: 2 rounds, discarded; then 9 measured rounds (7 for the fill table).',
+    : 'Warm-up: 2 rounds, discarded; then 9 measured rounds (7 for the fill table; observe: 3 warm-up, 15 measured).',
   budget: quick
     ? '20-60 ms'
-    : '80 ms (scheduler) / 150 ms (in-thread round trip) / 120 ms (cross-worker) / 250 ms (speedup)',
+    : '80 ms (scheduler) / 150 ms (in-thread round trip) / 120 ms (cross-worker) / 250 ms (speedup) / 60 ms (observe)',
 };
 
 const PEER_VERSIONS = {
