@@ -26,7 +26,7 @@ import {
   Scheduler,
   type SchedulerHost,
 } from '../scheduler/index.js';
-import { type CheckpointInfo, Checkpoints } from './checkpoint/checkpoints.js';
+import { type CheckpointInfo, type CheckpointMeta, Checkpoints } from './checkpoint/checkpoints.js';
 import { applyState, captureState, decodeState, encodeState, type StateCodec } from './checkpoint/state.js';
 import { CheckpointError, resolveStore } from './checkpoint/store.js';
 import { currentWaiter, enableAsyncContext, runAs, type Waiter } from './context.js';
@@ -118,6 +118,8 @@ export class Request extends FutureCore implements Schedulable, Waiter, RequestR
   abandoned = false;
   /** The result leaves through the wire (structured clone copies it there): no copy here. */
   fromWire = false;
+  /** Delivery number of a recoverable object's request (its place in the main thread's journal); 0 otherwise. */
+  dseq = 0;
   // In-flight list of the object (intrusive).
   fPrev: Request | null = null;
   fNext: Request | null = null;
@@ -220,6 +222,20 @@ export class ActiveObject implements SchedulerHost<Request> {
   /** Checkpointing, when the class declares `@Checkpoint` (SPEC §9). */
   readonly checkpoints: Checkpoints | undefined;
   private warnedCheckpoints = false;
+  /**
+   * Hosted on a worker for the main thread, with checkpoints: its deliveries are journaled on
+   * the main thread and it is recovered if its node dies (src/node/recovery.ts).
+   */
+  recoverable = false;
+  /** The last delivery number given (recoverable objects). */
+  delivered = 0;
+  /** Told when a checkpoint is durable (recoverable objects: the journal can be trimmed). */
+  onCheckpointDurable: ((info: CheckpointInfo, meta: CheckpointMeta) => void) | undefined;
+  /** Told when the state was restored, before anything else is admitted (replay goes here). */
+  afterRestore: ((meta: CheckpointMeta) => void) | undefined;
+  /** Settles when a restore asked at creation has ended (either way). */
+  readonly restored: Promise<void> | undefined;
+  private restoredDone: (() => void) | undefined;
   /** The instance; `undefined` if its constructor threw. Only this object's requests touch it. */
   target: object | undefined;
   private failure: Error | undefined;
@@ -276,7 +292,12 @@ export class ActiveObject implements SchedulerHost<Request> {
       );
       this.checkpoints.startTimer(() => void this.requestCheckpoint());
       // Before anything else runs: calls queue behind it.
-      if (options.restore === true) this.submitSpecial(RESTORE_METHOD);
+      if (options.restore === true) {
+        this.restored = new Promise((resolve) => {
+          this.restoredDone = resolve;
+        });
+        this.submitSpecial(RESTORE_METHOD);
+      }
     }
     if (observed) {
       emit({
@@ -301,12 +322,19 @@ export class ActiveObject implements SchedulerHost<Request> {
    * A call that arrived from another node: its arguments are fresh copies already (the wire
    * cloned them) and so will be its result. Returns the request (its future's core).
    */
-  callFromWire(wireMethod: string | number, args: unknown[], from: number, rid: number): FutureCore {
+  callFromWire(
+    wireMethod: string | number,
+    args: unknown[],
+    from: number,
+    rid: number,
+    dseq = 0,
+  ): FutureCore {
     const method =
       typeof wireMethod === 'number' ? (this.methods[wireMethod] ?? `#${wireMethod}`) : wireMethod;
     const groupId = this.policy.methodGroup.get(method) ?? this.policy.groupCount;
     const request = new Request(this, groupId, method, args, undefined);
     request.fromWire = true;
+    request.dseq = dseq;
     if (
       this.failure === undefined &&
       typeof (this.target as Record<string, unknown>)[method] !== 'function'
@@ -580,9 +608,22 @@ export class ActiveObject implements SchedulerHost<Request> {
       return;
     }
     const checkpoints = this.checkpoints!;
+    // Which journaled deliveries the state holds: all up to `dseq` but those not started.
+    const meta: CheckpointMeta = { dseq: this.delivered, pending: [] };
+    if (this.recoverable) {
+      for (const r of this.inFlightRequests()) {
+        const s = r.state;
+        if (
+          r.dseq > 0 &&
+          (s === RequestState.Queued || s === RequestState.Held || s === RequestState.Ready)
+        ) {
+          meta.pending.push(r.dseq);
+        }
+      }
+    }
     let data: Uint8Array;
     try {
-      data = encodeState(checkpoints.key, captureState(this.target!), stateCodec);
+      data = encodeState(checkpoints.key, meta, captureState(this.target!), stateCodec);
     } catch (error) {
       checkpoints.failed(error);
       this.checkpointFailed(checkpoints.seq + 1, error);
@@ -590,8 +631,12 @@ export class ActiveObject implements SchedulerHost<Request> {
       return;
     }
     const info = checkpoints.write(data, (written, error) => {
-      if (error !== undefined) this.checkpointFailed(written.seq, error);
-      else if (observed) {
+      if (error !== undefined) {
+        this.checkpointFailed(written.seq, error);
+        return;
+      }
+      this.onCheckpointDurable?.(written, meta);
+      if (observed) {
         emit({
           type: 'checkpoint.taken',
           time: now(),
@@ -619,8 +664,18 @@ export class ActiveObject implements SchedulerHost<Request> {
             'Create it without `restore: true` the first time, or check the store and the checkpoint key.',
         );
       }
-      applyState(this.target!, decodeState(stored.data, stateCodec));
+      const saved = decodeState(stored.data, stateCodec) as { meta?: CheckpointMeta; state?: unknown } | null;
+      if (saved === null || typeof saved !== 'object' || saved.meta === undefined) {
+        throw new CheckpointError(
+          checkpoints.key,
+          `Checkpoint ${stored.seq} of ${checkpoints.key} is not in the format this version writes.`,
+        );
+      }
+      applyState(this.target!, saved.state);
       checkpoints.seq = stored.seq;
+      this.delivered = saved.meta.dseq;
+      // Replayed requests queue here, behind the restore and before anything else.
+      this.afterRestore?.(saved.meta);
       if (observed) {
         emit({
           type: 'object.restored',
@@ -648,8 +703,10 @@ export class ActiveObject implements SchedulerHost<Request> {
       checkpoints.failed(failure);
       this.finishSpecial(request, false, failure);
       for (const r of this.inFlightRequests()) this.failUnstarted(r, failure);
+      this.restoredDone?.();
       return;
     }
+    this.restoredDone?.();
     // A checkpoint asked for meanwhile.
     if (checkpoints.next !== undefined && this.scheduler.checkpoint === null)
       this.submitSpecial(CHECKPOINT_METHOD);

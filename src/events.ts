@@ -98,6 +98,35 @@ export type MultiactiveEvent =
       readonly seq: number;
     }
   | {
+      /** A worker node died (not ended on purpose); `recovered`: the objects recovered elsewhere. */
+      readonly type: 'node.lost';
+      readonly time: number;
+      readonly node: NodeId;
+      readonly reason: string;
+      readonly recovered: readonly number[];
+    }
+  | {
+      /** A recoverable object of a dead node was created again on node `node` (SPEC §9). */
+      readonly type: 'object.recovered';
+      readonly time: number;
+      readonly objectId: number;
+      readonly className: string;
+      readonly from: NodeId;
+      readonly node: NodeId;
+      /** Journal entries handed over (the new host replays those its checkpoint lacks). */
+      readonly journaled: number;
+    }
+  | {
+      /** The new host of a recovered object queued the deliveries its checkpoint lacks. */
+      readonly type: 'requests.replayed';
+      readonly time: number;
+      readonly objectId: number;
+      readonly className: string;
+      /** The checkpoint's delivery number (0: no checkpoint, replayed from the start). */
+      readonly fromDseq: number;
+      readonly count: number;
+    }
+  | {
       /** A wait-for cycle (SPEC §10): found by deadlock detection or `findDeadlocks()`. */
       readonly type: 'deadlock.found';
       readonly time: number;

@@ -24,6 +24,15 @@ export interface CheckpointInfo {
   readonly bytes: number;
 }
 
+/**
+ * Which deliveries a checkpoint holds (for recovery): every journaled delivery up to `dseq`,
+ * except `pending` (delivered, not started when the state was captured: they are replayed).
+ */
+export interface CheckpointMeta {
+  readonly dseq: number;
+  readonly pending: number[];
+}
+
 interface Deferred {
   readonly promise: Promise<CheckpointInfo>;
   resolve(info: CheckpointInfo): void;

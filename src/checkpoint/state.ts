@@ -58,11 +58,14 @@ export function applyState(target: object, state: unknown): void {
   Object.assign(target, state as object);
 }
 
-/** Serialize `state` of object `key`. Time: O(size of the state). */
-export function encodeState(key: string, state: unknown, codec: StateCodec): Uint8Array {
+/**
+ * Serialize `state` of object `key`, with `meta` (plain data) beside it: the bytes hold
+ * `{ meta, state }`. Time: O(size of the state).
+ */
+export function encodeState(key: string, meta: unknown, state: unknown, codec: StateCodec): Uint8Array {
   let encoded: unknown;
   try {
-    encoded = encode(state, codec, new Map());
+    encoded = { meta, state: encode(state, codec, new Map()) };
   } catch (error) {
     if (error instanceof Unsaveable) {
       const at = error.path.length === 0 ? 'its state' : `\`${error.path.reverse().join('')}\``;

@@ -17,15 +17,17 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, type ResourceLimits, Worker } from 'node:worker_threads';
-import { compilePolicy, originOf } from '../../decorators/index.js';
+import { checkpointConfig, compilePolicy, originOf } from '../../decorators/index.js';
 import { getLocalNode, setPlacementHooks, stubClass } from '../active.js';
 import { awaitTracking } from '../context.js';
+import { copyArguments } from '../copy.js';
 import { ArgumentError, describe } from '../errors.js';
 import { observed, onObservedChange } from '../events.js';
 import { NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT } from '../symbols.js';
 import { Link } from './link.js';
 import { MAIN_NODE, MAX_NODES, type NodeId, type WorkerInit } from './protocol.js';
+import { abandonNode, forgetRecoverable, recoverNode, registerRecoverable } from './recovery.js';
 import { node } from './runtime.js';
 
 /** A node objects can be placed on. */
@@ -42,7 +44,10 @@ export type Placement = 'local' | 'auto' | { readonly id: NodeId } | NodeId;
 /** The caller's side of an object that lives on another node. */
 export class RemoteObject {
   readonly remote = true;
-  readonly node: NodeId;
+  /** Where it lives (changes if it is recovered on another node). */
+  node: NodeId;
+  /** Its class has `@Checkpoint` and the main thread journals its deliveries: calls survive its node. */
+  recoverable = false;
   readonly id: number;
   readonly className: string;
   readonly name: string;
@@ -62,7 +67,7 @@ export class RemoteObject {
       failed.reject(this.lost);
       return failed.proxy;
     }
-    return node.call(this.node, this.id, this.name, method, args, index).proxy;
+    return node.call(this.node, this.id, this.name, method, args, index, this.recoverable).proxy;
   }
 
   terminate(immediate: boolean): Promise<void> {
@@ -101,7 +106,10 @@ export class WorkerNode implements NodeHandle {
   readonly id: NodeId;
   readonly kind = 'worker' as const;
   readonly worker: Worker;
-  private ending = false;
+  /** `terminate()` was called: its death is not a fault. */
+  ending = false;
+  /** Its death was handled. */
+  ended = false;
 
   constructor(id: NodeId, worker: Worker) {
     this.id = id;
@@ -127,7 +135,9 @@ export class WorkerNode implements NodeHandle {
     }
     workers.delete(this.id);
     pool = pool.filter((w) => w !== this);
+    this.ended = true;
     node.nodeLost(this.id, 'was terminated');
+    abandonNode(this.id);
     await this.worker.terminate();
   }
 }
@@ -220,12 +230,18 @@ export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
   const handle = new WorkerNode(id, worker);
   const link = new Link(id, worker, (from, batch) => node.onBatch(from, batch));
   node.addLink(link);
-  worker.on('error', (error: Error) => node.nodeLost(id, `crashed (${error.name}: ${error.message})`, error));
-  worker.on('exit', (code) => {
+  // A death that was not asked for (crash, process.exit, uncaught error, worker.terminate()
+  // from outside, out of memory): recover its recoverable objects (src/node/recovery.ts).
+  const died = (reason: string, cause?: unknown): void => {
+    if (handle.ended) return;
+    handle.ended = true;
     workers.delete(id);
     pool = pool.filter((w) => w !== handle);
-    node.nodeLost(id, code === 0 ? 'ended' : `exited with code ${code}`);
-  });
+    node.nodeLost(id, reason, cause);
+    if (!handle.ending) recoverNode(id, reason, () => createWorkerNode());
+  };
+  worker.on('error', (error: Error) => died(`crashed (${error.name}: ${error.message})`, error));
+  worker.on('exit', (code) => died(code === 0 ? 'ended' : `exited with code ${code}`));
   // A direct channel to every other worker.
   for (const other of workers.values()) {
     const { port1, port2 } = new MessageChannel();
@@ -285,9 +301,29 @@ setPlacementHooks({
       );
     }
     const exportName = options.exportName ?? ctor.name;
-    const { id, error } = node.create(target, ctor.name, module, exportName, args, options);
-    if (error !== undefined) throw error;
+    // Placed by the main thread with @Checkpoint: recoverable (src/node/recovery.ts). The key
+    // is fixed here so that a recovery restores the same checkpoints.
+    const recoverable = getLocalNode() === MAIN_NODE && checkpointConfig(ctor) !== undefined;
+    const created = node.create(target, ctor.name, module, exportName, args, options);
+    if (created.error !== undefined) throw created.error;
+    const id = created.id;
+    if (recoverable) {
+      // Its own copy of the arguments (references stay references), to create it again.
+      const kept = [...args];
+      copyArguments(kept, ctor.name, 'constructor');
+      // The host names its checkpoints the same way by default (`ClassName#id`).
+      registerRecoverable(
+        id,
+        target,
+        ctor.name,
+        module,
+        exportName,
+        kept,
+        options.checkpointKey ?? `${ctor.name}#${id}`,
+      );
+    }
     const remote = new RemoteObject(target, id, ctor.name);
+    remote.recoverable = recoverable;
     const Stub = stubClass(ctor, compilePolicy(ctor));
     const stub = new Stub(remote);
     node.remoteStubs.set(id, stub);
@@ -301,7 +337,10 @@ setPlacementHooks({
     return node.remoteStubs.get(id) ?? node.makeRemoteStub!(nodeId, id, className);
   },
   terminateRemote(target, immediate) {
-    if (target instanceof RemoteObject) return target.terminate(immediate);
+    if (target instanceof RemoteObject) {
+      forgetRecoverable(target.id);
+      return target.terminate(immediate);
+    }
     return undefined;
   },
 });

@@ -53,6 +53,8 @@ export type Wire =
       /** Checkpoint options of `newActive` (SPEC §9), when given. */
       readonly checkpointKey?: string;
       readonly restore?: boolean;
+      /** Recovery (src/node/recovery.ts): journaled deliveries to replay, in delivery order. */
+      readonly replay?: readonly JournalEntry[];
     }
   // `call` (object `id`, `method`, `args` -> future `[from, rid]`) and `value` (future
   // `[origin, rid]` settled with `ok`, `value`) travel as flat entries: see CALL, VALUE.
@@ -75,7 +77,33 @@ export type Wire =
   /** Main to worker: break a deadlock at these requests (see `ActiveObject.breakDeadlock`). */
   | { readonly t: 'waits.break'; readonly ids: readonly number[]; readonly deadlock: unknown }
   /** Main to worker: record which futures requests await (deadlock detection on), or stop. */
-  | { readonly t: 'waits.track'; readonly on: boolean };
+  | { readonly t: 'waits.track'; readonly on: boolean }
+  /** Host to main: a delivery to a recoverable object, journaled before it can run. */
+  | ({ readonly t: 'ft.log'; readonly id: number } & JournalEntry)
+  /** Host to main: a checkpoint of a recoverable object is durable (the journal is trimmed). */
+  | {
+      readonly t: 'ft.checkpointed';
+      readonly id: number;
+      readonly seq: number;
+      readonly dseq: number;
+      readonly pending: readonly number[];
+    }
+  /** Main to all: recovered object `id` now lives on node `to` (resend calls in flight to it). */
+  | { readonly t: 'ft.moved'; readonly id: number; readonly to: NodeId }
+  /** Main to all: node `node` is handled; calls to its objects that were not recovered fail. */
+  | { readonly t: 'ft.lost'; readonly node: NodeId; readonly recovered: readonly number[] };
+
+/** One delivery to a recoverable object, as the main thread journals it (wire form). */
+export interface JournalEntry {
+  /** Delivery number at the object (1, 2, ...; continues across recoveries). */
+  readonly dseq: number;
+  readonly from: NodeId;
+  readonly rid: number;
+  readonly method: string | number;
+  /** As they came on the wire (encoded if `enc`). */
+  readonly args: unknown[];
+  readonly enc: boolean;
+}
 
 /** What a worker receives in `workerData`. */
 export interface WorkerInit {
@@ -98,6 +126,8 @@ export interface EncodedRef {
   readonly node: NodeId;
   readonly id: number;
   readonly className: string;
+  /** The main thread recovers it if its node dies: calls to it wait for the recovery. */
+  readonly recoverable?: true;
 }
 
 /** A future on the wire: where its value will come from (`home`) and its key. */

@@ -23,6 +23,7 @@
  * settles a future once.
  */
 import { type ActiveObject, allocateObjectId, callerId, getLocalNode } from '../active.js';
+import type { CheckpointMeta } from '../checkpoint/checkpoints.js';
 import { ArgumentError, ConstructionError, CopyError, MultiactiveError, TerminatedError } from '../errors.js';
 import { emit, type MultiactiveEvent, now, observed } from '../events.js';
 import { FutureCore, type FutureObserver, NamedFutureCore } from '../future.js';
@@ -34,6 +35,8 @@ import {
   type EncodedError,
   type FutureKey,
   ID_STRIDE,
+  type JournalEntry,
+  MAIN_NODE,
   type NodeId,
   numericKey,
   OTHER,
@@ -62,7 +65,8 @@ export class RemoteError extends Error {
 
 /** A future of a call this node sent to another node. */
 class CallFuture extends FutureCore {
-  readonly target: NodeId;
+  /** The node that runs it (changes if its object is recovered elsewhere). */
+  target: NodeId;
   readonly rid: number;
   private readonly label: string;
   private readonly method: string;
@@ -133,6 +137,19 @@ interface BufferedCall {
   /** A name, or an index in `methodsOf(class)`. */
   readonly method: string | number;
   readonly args: unknown[];
+  /** The arguments as they came on the wire (journaled for recoverable objects). */
+  readonly raw: unknown[];
+  readonly enc: boolean;
+  /** A journaled delivery being replayed after a recovery: its delivery number. */
+  readonly replayed?: number;
+}
+
+/** A call to a recoverable object, kept until its value arrives so that it can be resent. */
+interface Resendable {
+  readonly id: number;
+  readonly method: string | number;
+  readonly args: unknown[] | null;
+  readonly enc: boolean;
 }
 
 /** Shared by every call without arguments (nothing writes to an empty argument list). */
@@ -182,6 +199,14 @@ export class NodeRuntime {
   onObserve: ((on: boolean) => void) | undefined;
   /** Set by the worker main module: a direct channel to another worker arrived. */
   onPeer: ((node: NodeId, port: import('node:worker_threads').MessagePort) => void) | undefined;
+  /** Calls in flight to recoverable objects, by rid: resent if their node is recovered. */
+  private readonly resendable = new Map<number, Resendable>();
+  /** Lost nodes whose recovery the main thread has not settled yet (`ft.lost` not seen). */
+  private readonly lostNodes = new Set<NodeId>();
+  /** Per recovered object hosted here: the keys of the deliveries it got before the crash. */
+  private readonly recoveredKeys = new Map<number, { replayed: Set<number>; included: Set<number> }>();
+  /** Set by src/node/recovery.ts on the main thread: the journal's messages. */
+  onJournal: ((message: Extract<Wire, { t: 'ft.log' | 'ft.checkpointed' }>) => void) | undefined;
   /** Set by src/waits.ts: the wait-for graph's messages. */
   onWaits:
     | ((
@@ -215,15 +240,26 @@ export class NodeRuntime {
 
   /** Send a call to object `id` on `node`; returns the future (core) of its result. */
   /** `index`: the method's position in `methodsOf(class)`, sent instead of its name when known. */
-  call(node: NodeId, id: number, label: string, method: string, args: unknown[], index?: number): CallFuture {
+  call(
+    node: NodeId,
+    id: number,
+    label: string,
+    method: string,
+    args: unknown[],
+    index?: number,
+    recoverable = false,
+  ): CallFuture {
     const rid = this.nextRid++;
     const future = new CallFuture(label, method, node, rid);
-    let link: Link;
+    let link: Link | undefined;
     try {
       link = this.linkTo(node);
     } catch (error) {
-      future.reject(error);
-      return future;
+      // A recoverable object's node died and its recovery is under way: send it afterwards.
+      if (!(recoverable && this.lostNodes.has(node))) {
+        future.reject(error);
+        return future;
+      }
     }
     let encoded: { value: unknown[]; enc: boolean };
     try {
@@ -233,9 +269,13 @@ export class NodeRuntime {
       return future;
     }
     this.calls.set(rid, future);
+    const wireArgs = encoded.value.length === 0 ? null : encoded.value;
+    if (recoverable)
+      this.resendable.set(rid, { id, method: index ?? method, args: wireArgs, enc: encoded.enc });
+    if (link === undefined) return future; // sent when the object's new node is known
     link.hold();
     // No array for a call without arguments (the common case of getters): cheaper to clone.
-    link.sendCall(rid, id, index ?? method, encoded.value.length === 0 ? null : encoded.value, encoded.enc);
+    link.sendCall(rid, id, index ?? method, wireArgs, encoded.enc);
     if (observed) {
       emit({
         type: 'call.remote',
@@ -258,9 +298,15 @@ export class NodeRuntime {
     module: string,
     exportName: string,
     args: unknown[],
-    checkpoint?: { readonly checkpointKey?: string; readonly restore?: boolean },
+    checkpoint?: {
+      readonly checkpointKey?: string;
+      readonly restore?: boolean;
+      readonly replay?: readonly JournalEntry[];
+    },
+    /** Given for a recovered object: it keeps its id. */
+    givenId?: number,
   ): { id: number; error: Error | undefined } {
-    const id = allocateObjectId();
+    const id = givenId ?? allocateObjectId();
     try {
       const link = this.linkTo(node);
       const encoded = this.encodeArgs(args, node, ctorName, 'constructor');
@@ -274,6 +320,7 @@ export class NodeRuntime {
         enc: encoded.enc,
         ...(checkpoint?.checkpointKey === undefined ? {} : { checkpointKey: checkpoint.checkpointKey }),
         ...(checkpoint?.restore === undefined ? {} : { restore: checkpoint.restore }),
+        ...(checkpoint?.replay === undefined ? {} : { replay: checkpoint.replay }),
       });
       return { id, error: undefined };
     } catch (error) {
@@ -434,15 +481,18 @@ export class NodeRuntime {
   private encodeSpecial(value: object, to: NodeId, state: { enc: boolean }): Encoded | undefined {
     const target = (value as Record<symbol, unknown>)[ACTIVE_OBJECT] as
       | (ActiveObject & { remote?: undefined })
-      | { remote: true; node: NodeId; id: number; className: string }
+      | { remote: true; node: NodeId; id: number; className: string; recoverable: boolean }
       | undefined;
     if (target !== undefined) {
       state.enc = true;
-      if (target.remote === true)
-        return { $ma: 'ref', node: target.node, id: target.id, className: target.className };
+      if (target.remote === true) {
+        const ref = { $ma: 'ref' as const, node: target.node, id: target.id, className: target.className };
+        return target.recoverable ? { ...ref, recoverable: true } : ref;
+      }
       const local = target as ActiveObject;
       this.hosted.set(local.id, local);
-      return { $ma: 'ref', node: this.self, id: local.id, className: local.className };
+      const ref = { $ma: 'ref' as const, node: this.self, id: local.id, className: local.className };
+      return local.recoverable ? { ...ref, recoverable: true } : ref;
     }
     const core = (value as Record<symbol, unknown>)[FUTURE_CORE] as FutureCore | undefined;
     if (core !== undefined) {
@@ -610,6 +660,8 @@ export class NodeRuntime {
     if (known !== undefined) return known;
     if (this.makeRemoteStub === undefined) throw new Error('multiactive: remote references are not set up');
     const stub = this.makeRemoteStub(ref.node, ref.id, ref.className);
+    if (ref.recoverable === true)
+      ((stub as Record<symbol, unknown>)[ACTIVE_OBJECT] as { recoverable: boolean }).recoverable = true;
     return stub;
   }
 
@@ -746,6 +798,16 @@ export class NodeRuntime {
       case 'waits.track':
         this.onWaits?.(from, message);
         return;
+      case 'ft.log':
+      case 'ft.checkpointed':
+        this.onJournal?.(message);
+        return;
+      case 'ft.moved':
+        this.objectMoved(message.id, message.to);
+        return;
+      case 'ft.lost':
+        this.lostSettled(message.node, message.recovered);
+        return;
     }
   }
 
@@ -768,7 +830,7 @@ export class NodeRuntime {
     // Decode now, even if the call must wait: a future among the arguments must exist before
     // its value arrives.
     const decoded = enc ? (this.decode(args, from) as unknown[]) : args;
-    this.dispatchCall({ from, rid, method, args: decoded }, id);
+    this.dispatchCall({ from, rid, method, args: decoded, raw: args, enc }, id);
   }
 
   private dispatchCall(call: BufferedCall, id: number): void {
@@ -800,8 +862,94 @@ export class NodeRuntime {
       else target.pending.push(call);
       return;
     }
-    const core = target.callFromWire(call.method, call.args, from, rid);
+    this.deliver(target, call, id);
+  }
+
+  /** Hand a call to its object: journaled first if the object is recoverable. */
+  private deliver(target: ActiveObject, call: BufferedCall, id: number): void {
+    const { from, rid } = call;
+    let dseq = 0;
+    if (target.recoverable) {
+      if (call.replayed !== undefined) dseq = call.replayed;
+      else {
+        // A call resent after a recovery that was delivered before the crash: its replay answers.
+        const before = this.recoveredKeys.get(id);
+        if (before !== undefined) {
+          const key = numericKey(from, rid);
+          if (before.replayed.has(key)) return;
+          if (before.included.has(key)) {
+            const lost = new MultiactiveError(
+              `${target.name} was recovered from a checkpoint that holds this call, but its result was lost with node that ran it.`,
+            );
+            this.sendValue([from, rid], from, false, lost);
+            return;
+          }
+        }
+        // Journaled on the main thread before it can run: the log entry leaves in an earlier
+        // batch than anything the request causes (microtasks run in order).
+        dseq = ++target.delivered;
+        this.linkTo(MAIN_NODE).send({
+          t: 'ft.log',
+          id,
+          dseq,
+          from,
+          rid,
+          method: call.method,
+          args: call.raw,
+          enc: call.enc,
+        });
+      }
+    }
+    const core = target.callFromWire(call.method, call.args, from, rid, dseq);
     this.awaitForHome([from, rid], core, from);
+  }
+
+  /**
+   * Recovery, on the new host: submit the journaled deliveries the restored state does not
+   * hold (those after its checkpoint, and those it had not started), in delivery order,
+   * behind the restore and before anything else. Resent calls among them are dropped later.
+   */
+  replayInto(obj: ActiveObject, entries: readonly JournalEntry[], meta: CheckpointMeta): void {
+    const replayed = new Set<number>();
+    const included = new Set<number>();
+    const pending = new Set(meta.pending);
+    let last = meta.dseq;
+    for (const e of entries) {
+      const key = numericKey(e.from, e.rid);
+      last = Math.max(last, e.dseq);
+      if (e.dseq <= meta.dseq && !pending.has(e.dseq)) {
+        included.add(key);
+        continue;
+      }
+      replayed.add(key);
+      const args = e.args ?? NO_ARGS.value;
+      const decoded = e.enc ? (this.decode(args, e.from) as unknown[]) : args;
+      this.deliver(
+        obj,
+        {
+          from: e.from,
+          rid: e.rid,
+          method: e.method,
+          args: decoded,
+          raw: args,
+          enc: e.enc,
+          replayed: e.dseq,
+        },
+        obj.id,
+      );
+    }
+    obj.delivered = last;
+    this.recoveredKeys.set(obj.id, { replayed, included });
+    if (observed) {
+      emit({
+        type: 'requests.replayed',
+        time: now(),
+        objectId: obj.id,
+        className: obj.className,
+        fromDseq: meta.dseq,
+        count: replayed.size,
+      });
+    }
   }
 
   /** Register `core` (computed here) as the home of `key`, first destination `to`. */
@@ -821,6 +969,7 @@ export class NodeRuntime {
       const call = this.calls.get(rid);
       if (call !== undefined) {
         this.calls.delete(rid);
+        this.resendable.delete(rid);
         this.links.get(call.target)?.release();
         core = call;
       }
@@ -933,9 +1082,12 @@ export class NodeRuntime {
       );
     for (const [rid, call] of this.calls) {
       if (call.target !== node) continue;
+      // Calls to recoverable objects wait for the main thread's `ft.moved` / `ft.lost`.
+      if (this.resendable.has(rid)) continue;
       this.calls.delete(rid);
       call.reject(error(`${call.description} did not complete`));
     }
+    this.lostNodes.add(node);
     for (const [id, calls] of this.parked) {
       if (Math.floor(id / ID_STRIDE) !== node) continue;
       this.parked.delete(id);
@@ -952,7 +1104,11 @@ export class NodeRuntime {
       const remote = (stub as Record<symbol, unknown>)[ACTIVE_OBJECT] as
         | { node: NodeId; lost?: Error }
         | undefined;
-      if (remote !== undefined && remote.node === node) {
+      if (
+        remote !== undefined &&
+        remote.node === node &&
+        (remote as { recoverable?: boolean }).recoverable !== true
+      ) {
         remote.lost = error(`Object ${id} is gone`);
         this.remoteStubs.delete(id);
       }
@@ -962,6 +1118,55 @@ export class NodeRuntime {
   /** Futures computed here and awaited on other nodes: numeric key -> core (the wait-for graph). */
   homeEntries(): [number, FutureCore][] {
     return [...this.homes].map(([key, home]) => [key, home.core]);
+  }
+
+  /** Object `id` was recovered on node `to`: calls now go there; those in flight are resent. */
+  objectMoved(id: number, to: NodeId): void {
+    const stub = this.remoteStubs.get(id);
+    const remote =
+      stub === undefined ? undefined : ((stub as Record<symbol, unknown>)[ACTIVE_OBJECT] as { node: NodeId });
+    if (remote !== undefined) remote.node = to;
+    const link = this.links.get(to);
+    for (const [rid, entry] of this.resendable) {
+      if (entry.id !== id) continue;
+      const call = this.calls.get(rid);
+      if (call === undefined) continue;
+      call.target = to;
+      if (link === undefined || link.isClosed) continue; // settled by `ft.lost` of that node
+      link.hold();
+      link.sendCall(rid, id, entry.method, entry.args, entry.enc);
+    }
+  }
+
+  /** The main thread settled the loss of `lost`: what was not recovered fails now. */
+  lostSettled(lost: NodeId, recovered: readonly number[]): void {
+    this.lostNodes.delete(lost);
+    const kept = new Set(recovered);
+    for (const [rid, call] of this.calls) {
+      if (call.target !== lost) continue;
+      const entry = this.resendable.get(rid);
+      if (entry !== undefined && kept.has(entry.id)) continue;
+      this.calls.delete(rid);
+      this.resendable.delete(rid);
+      call.reject(
+        new NodeLostError(
+          lost,
+          `${call.description} did not complete: node ${lost} died and the object was not recovered.`,
+        ),
+      );
+    }
+    for (const [id, stub] of this.remoteStubs) {
+      const remote = (stub as Record<symbol, unknown>)[ACTIVE_OBJECT] as
+        | { node: NodeId; lost?: Error }
+        | undefined;
+      if (remote !== undefined && remote.node === lost && !kept.has(id)) {
+        remote.lost = new NodeLostError(
+          lost,
+          `Object ${id} is gone: node ${lost} died and it was not recovered.`,
+        );
+        this.remoteStubs.delete(id);
+      }
+    }
   }
 
   /** Futures and calls still tracked (tests check that memory is released). */

@@ -73,5 +73,27 @@ node.construct = async (message, args) => {
     ...(message.checkpointKey === undefined ? {} : { checkpointKey: message.checkpointKey }),
     ...(message.restore === undefined ? {} : { restore: message.restore }),
   };
-  return new ActiveObject(ctor as new (...a: never[]) => object, args, options, message.id, true);
+  const obj = new ActiveObject(ctor as new (...a: never[]) => object, args, options, message.id, true);
+  // Created by the main thread, with checkpoints: recoverable (src/node/recovery.ts). Its
+  // deliveries are journaled there, and its durable checkpoints trim the journal.
+  if (obj.checkpoints !== undefined && Math.floor(message.id / ID_STRIDE) === MAIN_NODE) {
+    obj.recoverable = true;
+    obj.onCheckpointDurable = (info, meta) =>
+      node.links.get(MAIN_NODE)?.send({
+        t: 'ft.checkpointed',
+        id: obj.id,
+        seq: info.seq,
+        dseq: meta.dseq,
+        pending: meta.pending,
+      });
+    const replay = message.replay;
+    if (replay !== undefined) {
+      // Recovery: the journaled deliveries the restored state lacks go first, in order.
+      if (obj.restored !== undefined) {
+        obj.afterRestore = (meta) => node.replayInto(obj, replay, meta);
+        await obj.restored;
+      } else node.replayInto(obj, replay, { dseq: 0, pending: [] });
+    }
+  }
+  return obj;
 };

@@ -54,7 +54,7 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 const captured: { a: number; b: number }[] = [];
 class RecordingStore extends MemoryStore {
   override async put(key: string, seq: number, data: Uint8Array): Promise<void> {
-    captured.push(deserialize(data) as { a: number; b: number });
+    captured.push((deserialize(data) as { state: { a: number; b: number } }).state);
     await super.put(key, seq, data);
   }
 }

@@ -1,0 +1,164 @@
+/**
+ * Recovery of worker nodes' objects (SPEC §9), kept by the main thread, which outlives them.
+ *
+ * A *recoverable* object is one the main thread placed on a worker node and whose class has
+ * `@Checkpoint`. For each, the main thread keeps how to create it again and a journal: every
+ * call delivered to it since its last durable checkpoint, in delivery order.
+ *
+ * Protocol:
+ *   1. Delivery: the host numbers each call to a recoverable object (its delivery number,
+ *      `dseq`) and sends it to the main thread (`ft.log`) before handing it to the object. The
+ *      log entry is queued before the request can even start, and a link's batches leave in
+ *      order of the microtasks that scheduled them, so anything the request causes (its reply,
+ *      its calls) leaves the host after its log entry: the main thread has journaled every
+ *      delivery whose effects anyone saw.
+ *   2. Checkpoint: the state says which deliveries it holds: all up to `dseq` but `pending`
+ *      (delivered, not started). When it is durable the host tells the main thread
+ *      (`ft.checkpointed`), which drops the journal entries it holds: the journal stays as
+ *      long as the interval between two checkpoints.
+ *   3. Callers: every node keeps each call in flight to a recoverable object (its wire form)
+ *      until its value arrives. When the object's node dies, those calls do not fail: they
+ *      wait, and so do calls made meanwhile.
+ *   4. Node death (crash, `process.exit()`, uncaught error, `worker.terminate()`, out of
+ *      memory; not `WorkerNode.terminate()`, which ends a node on purpose): the main thread
+ *      starts a fresh worker and creates each recoverable object of the dead node there under
+ *      its old id, restoring its newest checkpoint (if it has one), with the journal.
+ *   5. The new host replays, behind the restore and before anything else, the journaled
+ *      deliveries the restored state does not hold (using the checkpoint's own record, which
+ *      may be newer than the one the main thread heard of), in delivery order. Their values go
+ *      to their callers, which ignore a value they already have: each future settles once.
+ *   6. The main thread tells every node (`ft.moved`) where the object now lives; each node
+ *      resends the calls it keeps for it (same call numbers). The new host drops a resent call
+ *      that it replays, so none runs twice; a call never delivered before is delivered now,
+ *      after the replayed ones. Then `ft.lost` settles the dead node: calls to objects that
+ *      were not recovered fail with `NodeLostError`.
+ *
+ * Not covered: a dead main thread (everything is lost; restore from the file store, see
+ * docs/fault-tolerance.md); two nodes dying at once with calls between their objects; objects
+ * created by worker nodes; futures passed as arguments to a recoverable object that settle on
+ * the dead node.
+ */
+import { emit, now, observed } from '../events.js';
+import type { JournalEntry, NodeId, Wire } from './protocol.js';
+import { node } from './runtime.js';
+
+interface Journal {
+  readonly id: number;
+  host: NodeId;
+  readonly className: string;
+  readonly module: string;
+  readonly exportName: string;
+  readonly args: unknown[];
+  readonly checkpointKey: string;
+  /** A checkpoint of it was reported durable (restore from the store on recovery). */
+  checkpointed: boolean;
+  /** Deliveries since the last durable checkpoint (plus those it had not started). */
+  entries: JournalEntry[];
+}
+
+const journals = new Map<number, Journal>();
+
+/** Called by placement for a recoverable object it placed on a worker node. */
+export function registerRecoverable(
+  id: number,
+  host: NodeId,
+  className: string,
+  module: string,
+  exportName: string,
+  args: unknown[],
+  checkpointKey: string,
+): void {
+  journals.set(id, {
+    id,
+    host,
+    className,
+    module,
+    exportName,
+    args,
+    checkpointKey,
+    checkpointed: false,
+    entries: [],
+  });
+}
+
+/** The object ended on purpose: nothing to recover any more. */
+export function forgetRecoverable(id: number): void {
+  journals.delete(id);
+}
+
+node.onJournal = (message: Extract<Wire, { t: 'ft.log' | 'ft.checkpointed' }>) => {
+  const journal = journals.get(message.id);
+  if (journal === undefined) return;
+  if (message.t === 'ft.log') {
+    const { t: _t, id: _id, ...entry } = message;
+    journal.entries.push(entry);
+    return;
+  }
+  journal.checkpointed = true;
+  const pending = new Set(message.pending);
+  journal.entries = journal.entries.filter((e) => e.dseq > message.dseq || pending.has(e.dseq));
+};
+
+/**
+ * Node `lost` ended on purpose (`WorkerNode.terminate`): its objects are not recovered, and
+ * calls kept for them fail now.
+ */
+export function abandonNode(lost: NodeId): void {
+  for (const j of [...journals.values()]) if (j.host === lost) journals.delete(j.id);
+  for (const link of node.links.values()) link.send({ t: 'ft.lost', node: lost, recovered: [] });
+  node.lostSettled(lost, []);
+}
+
+/** Journal sizes (tests check that memory is bounded by checkpoints). */
+export function journalSizes(): Map<number, number> {
+  return new Map([...journals].map(([id, j]) => [id, j.entries.length]));
+}
+
+/**
+ * Steps 4 and 6 for node `lost`. `startNode` creates a fresh worker node (placement's
+ * `createWorkerNode`). Returns the ids recovered.
+ */
+export function recoverNode(lost: NodeId, reason: string, startNode: () => { id: NodeId }): number[] {
+  const victims = [...journals.values()].filter((j) => j.host === lost);
+  const recovered: number[] = [];
+  if (victims.length > 0) {
+    const fresh = startNode().id;
+    for (const j of victims) {
+      const { error } = node.create(
+        fresh,
+        j.className,
+        j.module,
+        j.exportName,
+        j.args,
+        { checkpointKey: j.checkpointKey, restore: j.checkpointed, replay: j.entries },
+        j.id,
+      );
+      if (error !== undefined) {
+        journals.delete(j.id);
+        continue;
+      }
+      j.host = fresh;
+      recovered.push(j.id);
+    }
+    for (const id of recovered) {
+      for (const link of node.links.values()) link.send({ t: 'ft.moved', id, to: fresh });
+      node.objectMoved(id, fresh);
+      if (observed) {
+        const j = journals.get(id)!;
+        emit({
+          type: 'object.recovered',
+          time: now(),
+          objectId: id,
+          className: j.className,
+          from: lost,
+          node: fresh,
+          journaled: j.entries.length,
+        });
+      }
+    }
+  }
+  for (const link of node.links.values()) link.send({ t: 'ft.lost', node: lost, recovered });
+  node.lostSettled(lost, recovered);
+  if (observed) emit({ type: 'node.lost', time: now(), node: lost, reason, recovered });
+  return recovered;
+}

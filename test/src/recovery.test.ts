@@ -1,0 +1,152 @@
+/**
+ * Recovery of a dead worker's objects (issue #5, SPEC §9): real faults (process.exit inside
+ * the worker, an uncaught error outside requests, worker.terminate() from outside). The
+ * object comes back from its last checkpoint on a fresh worker, the deliveries after it are
+ * replayed in order, callers' futures stay valid and settle once, nothing is applied twice.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createWorkerNode,
+  type MultiactiveEvent,
+  newActive,
+  onEvent,
+  shutdown,
+  type WorkerNode,
+} from 'multiactive';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Killer, Tally } from '../fixtures/recovery.js';
+
+const module = new URL('../fixtures/recovery.ts', import.meta.url);
+let dir: string;
+const events: MultiactiveEvent[] = [];
+let stop: () => void;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'multiactive-recovery-'));
+  process.env.MULTIACTIVE_CHECKPOINT_DIR = dir;
+  stop = onEvent((e) => {
+    if (e.type === 'node.lost' || e.type === 'object.recovered' || e.type === 'requests.replayed')
+      events.push(e);
+  });
+});
+afterAll(async () => {
+  stop();
+  await shutdown({ immediate: true });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function waitFor(type: MultiactiveEvent['type'], count: number, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => events.filter((e) => e.type === type).length >= count;
+    if (check()) return resolve();
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`fewer than ${count} ${type} events within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = onEvent(() => {
+      if (!check()) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
+
+/** Resolves when some object's checkpoint number `seq` is durable (events come from workers). */
+function checkpointTaken(seq: number, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no checkpoint ${seq} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = onEvent((e) => {
+      if (e.type !== 'checkpoint.taken' || e.seq !== seq) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
+
+function onNode(w: WorkerNode) {
+  return { tally: newActive(Tally, [], { node: w }), killer: newActive(Killer, [], { node: w, module }) };
+}
+
+describe('recovery of a dead worker node', () => {
+  it('process.exit inside the worker: state back from the checkpoint, later deliveries replayed, calls go on', async () => {
+    const w = createWorkerNode();
+    const { tally, killer } = onNode(w);
+    const durable = checkpointTaken(2);
+    for (let i = 1; i <= 12; i++) expect(await tally.add(1, i)).toBe(i); // checkpoints after 5 and 10
+    await durable; // the second checkpoint is on disk before the crash
+    const lost = events.filter((e) => e.type === 'node.lost').length;
+    await killer.exit(3).then(
+      () => undefined,
+      () => undefined,
+    );
+    await waitFor('node.lost', lost + 1);
+    // Made once the node is gone: it waits for the recovery, then runs after the replay.
+    expect(await tally.add(1, 13)).toBe(13);
+    const state = await tally.read();
+    expect(state.total).toBe(13);
+    expect(state.applied).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    // It came back from its checkpoint (after 10 requests), not from scratch: the replay
+    // started there and replayed only the deliveries after it (11 and 12).
+    const replay = events.filter((e) => e.type === 'requests.replayed').at(-1) as Extract<
+      MultiactiveEvent,
+      { type: 'requests.replayed' }
+    >;
+    expect(replay.fromDseq).toBe(10);
+    expect(replay.count).toBe(2);
+    const lostEvent = events.filter((e) => e.type === 'node.lost').at(-1) as Extract<
+      MultiactiveEvent,
+      { type: 'node.lost' }
+    >;
+    expect(lostEvent.node).toBe(w.id);
+    expect(lostEvent.reason).toBe('exited with code 3');
+  });
+
+  it('calls in flight when the worker is terminated from outside: every future settles once, each applied once, in order', async () => {
+    const w = createWorkerNode();
+    const { tally } = onNode(w);
+    await tally.add(0, 0);
+    const futures = Array.from({ length: 40 }, (_, i) => tally.add(1, i + 1));
+    await futures[9]; // some served, some in flight
+    await w.worker.terminate();
+    const values = await Promise.all(futures);
+    // Sequential adds of 1: the k-th delivered returns k, whatever happened in between.
+    expect(values).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    const state = await tally.read();
+    expect(state.applied).toEqual([0, ...Array.from({ length: 40 }, (_, i) => i + 1)]);
+  });
+
+  it('an uncaught error outside requests kills the worker; the object is recovered, repeatedly', async () => {
+    const w = createWorkerNode();
+    const made = onNode(w);
+    const tally = made.tally;
+    let killer = made.killer;
+    let expected = 0;
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 7; i++) {
+        expected++;
+        expect(await tally.add(1, expected)).toBe(expected);
+      }
+      await killer.throwOutside().then(
+        () => undefined,
+        () => undefined,
+      );
+      expected++;
+      expect(await tally.add(1, expected)).toBe(expected);
+      // The killer was not recoverable: place a new one where the tally lives now.
+      const recovered = events.filter((e) => e.type === 'object.recovered').at(-1) as Extract<
+        MultiactiveEvent,
+        { type: 'object.recovered' }
+      >;
+      killer = newActive(Killer, [], { node: recovered.node, module });
+    }
+    const state = await tally.read();
+    expect(state.applied).toEqual(Array.from({ length: expected }, (_, i) => i + 1));
+  });
+});
