@@ -32,7 +32,16 @@ import { CheckpointError, resolveStore } from './checkpoint/store.js';
 import { currentWaiter, enableAsyncContext, runAs, type Waiter } from './context.js';
 import { copyArguments, copyFutureArgument, copyResult } from './copy.js';
 import { ArgumentError, ConstructionError, describe, TerminatedError } from './errors.js';
-import { emit, type MultiactiveEvent, now, observed, type RequestRef } from './events.js';
+import {
+  emit,
+  type MultiactiveEvent,
+  now,
+  observed,
+  observeRequests,
+  type RequestRef,
+  sampleRequest,
+  sampleSize,
+} from './events.js';
 import { FutureCore, futureCore, NamedFutureCore } from './future.js';
 import { policySummary } from './policy-summary.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from './symbols.js';
@@ -118,6 +127,8 @@ export class Request extends FutureCore implements Schedulable, Waiter, RequestR
   abandoned = false;
   /** The result leaves through the wire (structured clone copies it there): no copy here. */
   fromWire = false;
+  /** Its events are observed (SPEC §10: every request, or a sample; decided at creation). */
+  sampled = false;
   /** Delivery number of a recoverable object's request (its place in the main thread's journal); 0 otherwise. */
   dseq = 0;
   // In-flight list of the object (intrusive).
@@ -229,6 +240,10 @@ export class ActiveObject implements SchedulerHost<Request> {
   recoverable = false;
   /** The last delivery number given (recoverable objects). */
   delivered = 0;
+  /** Requests finished since it was created (viewers compute rates from it). */
+  served = 0;
+  /** Its entry in `liveObjects`. */
+  private readonly ref = new WeakRef(this);
   /** Told when a checkpoint is durable (recoverable objects: the journal can be trimmed). */
   onCheckpointDurable: ((info: CheckpointInfo, meta: CheckpointMeta) => void) | undefined;
   /** Told when the state was restored, before anything else is admitted (replay goes here). */
@@ -282,6 +297,8 @@ export class ActiveObject implements SchedulerHost<Request> {
     // Conditions receive the instance as their third argument.
     this.scheduler = new Scheduler<Request>(this.policy, this, this.target);
     this.updateWaitTracking();
+    liveObjects.add(this.ref);
+    forgetLive.register(this, this.ref);
     const config = checkpointConfig(ctor);
     if (config !== undefined && this.target !== undefined) {
       this.checkpoints = new Checkpoints(
@@ -314,7 +331,9 @@ export class ActiveObject implements SchedulerHost<Request> {
   // ---------------------------------------------------------------- calls
 
   call(method: string, groupId: number, args: unknown[]): object {
-    const request = new Request(this, groupId, method, args, observed ? callerId() : undefined);
+    const sampled = observeRequests && sampleRequest();
+    const request = new Request(this, groupId, method, args, sampled ? callerId() : undefined);
+    request.sampled = sampled;
     return this.submit(request, this.copies).proxy;
   }
 
@@ -335,6 +354,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     const request = new Request(this, groupId, method, args, undefined);
     request.fromWire = true;
     request.dseq = dseq;
+    request.sampled = observeRequests && sampleRequest();
     if (
       this.failure === undefined &&
       typeof (this.target as Record<string, unknown>)[method] !== 'function'
@@ -375,13 +395,15 @@ export class ActiveObject implements SchedulerHost<Request> {
     }
     request.held = request.pendingArgs > 0;
     this.link(request);
-    if (observed) {
+    if (request.sampled) {
       emit({
         type: 'request.sent',
         time: now(),
         request: refOf(request),
         callerRequestId: request.callerRequestId,
         via: viaNode < 0 ? undefined : { node: viaNode, rid: viaRid },
+        callerObjectId: callerObjectId(),
+        sample: sampleSize(),
       });
     }
     this.scheduler.submit(request);
@@ -415,7 +437,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     if (request.settled) return;
     if (!this.scheduler.cancel(request)) return; // already started: it will settle itself
     request.reject(error);
-    if (observed) this.event('request.cancelled', request, error);
+    if (request.sampled) this.event('request.cancelled', request, error);
     this.unlink(request);
   }
 
@@ -430,7 +452,7 @@ export class ActiveObject implements SchedulerHost<Request> {
   // ---------------------------------------------------------------- SchedulerHost
 
   start(request: Request): void {
-    if (observed) this.event('request.started', request);
+    if (request.sampled) this.event('request.started', request);
     if (request.groupId === SPECIAL_GROUP) {
       this.runSpecial(request);
       return;
@@ -479,7 +501,7 @@ export class ActiveObject implements SchedulerHost<Request> {
   }
 
   resume(request: Request): void {
-    if (observed) this.event('request.resumed', request);
+    if (request.sampled) this.event('request.resumed', request);
     request.flushDeliveries();
     // Still awaiting another future (e.g. Promise.all): back to waiting.
     if (request.waits > 0 && request.state === RequestState.Active) this.enterWait(request);
@@ -517,7 +539,7 @@ export class ActiveObject implements SchedulerHost<Request> {
   }
 
   admitted(request: Request): void {
-    if (observed) {
+    if (request.sampled) {
       emit({
         type: 'request.admitted',
         time: now(),
@@ -531,7 +553,7 @@ export class ActiveObject implements SchedulerHost<Request> {
 
   enterWait(request: Request): void {
     this.scheduler.enterWait(request);
-    if (observed) this.event('request.waiting', request);
+    if (request.sampled) this.event('request.waiting', request);
   }
 
   private complete(request: Request, ok: boolean, value: unknown): void {
@@ -553,10 +575,11 @@ export class ActiveObject implements SchedulerHost<Request> {
   private finishRequest(request: Request, ok: boolean, error: unknown): void {
     this.scheduler.finish(request);
     request.flushDeliveries();
-    if (observed) {
+    if (request.sampled) {
       emit({ type: 'request.finished', time: now(), request: refOf(request), ok, error });
     }
     this.unlink(request);
+    this.served++;
     const checkpoints = this.checkpoints;
     if (
       checkpoints !== undefined &&
@@ -588,14 +611,17 @@ export class ActiveObject implements SchedulerHost<Request> {
 
   private submitSpecial(method: string): void {
     const request = new Request(this, SPECIAL_GROUP, method, [], undefined);
+    request.sampled = observeRequests && sampleRequest();
     this.link(request);
-    if (observed) {
+    if (request.sampled) {
       emit({
         type: 'request.sent',
         time: now(),
         request: refOf(request),
         callerRequestId: undefined,
         via: undefined,
+        callerObjectId: undefined,
+        sample: sampleSize(),
       });
     }
     this.scheduler.submitCheckpoint(request);
@@ -807,7 +833,7 @@ export class ActiveObject implements SchedulerHost<Request> {
       this.checkpoints?.failed(error);
     if (this.scheduler.cancel(request)) {
       request.reject(error);
-      if (observed) this.event('request.cancelled', request, error);
+      if (request.sampled) this.event('request.cancelled', request, error);
       this.unlink(request);
       return true;
     }
@@ -867,7 +893,7 @@ export class ActiveObject implements SchedulerHost<Request> {
         if (!this.scheduler.cancel(r)) {
           r.abandoned = true;
           this.scheduler.finish(r);
-        } else if (observed) this.event('request.cancelled', r, error);
+        } else if (r.sampled) this.event('request.cancelled', r, error);
         r.reject(error);
         this.unlink(r);
         r = next;
@@ -883,6 +909,7 @@ export class ActiveObject implements SchedulerHost<Request> {
   private markTerminated(): void {
     if (this.status === TERMINATED) return;
     this.status = TERMINATED;
+    liveObjects.delete(this.ref);
     this.checkpoints?.stopTimer();
     this.checkpoints?.failed(
       new TerminatedError(`${this.name} was terminated before its checkpoint was taken.`),
@@ -992,6 +1019,22 @@ export function busyObjectList(): ActiveObject[] {
   return busyObjects.list();
 }
 
+/**
+ * Every object of this node not terminated, weakly (an unreachable object is not kept
+ * alive by it). For viewers' counts; creation costs one Set insert.
+ */
+const liveObjects = new Set<WeakRef<ActiveObject>>();
+const forgetLive = new FinalizationRegistry<WeakRef<ActiveObject>>((ref) => liveObjects.delete(ref));
+
+export function liveObjectList(): ActiveObject[] {
+  const out: ActiveObject[] = [];
+  for (const ref of liveObjects) {
+    const obj = ref.deref();
+    if (obj !== undefined && !obj.isTerminated) out.push(obj);
+  }
+  return out;
+}
+
 function invoke(request: Request): unknown {
   const target = request.obj.target as Record<string, (...args: unknown[]) => unknown>;
   return target[request.method]!.apply(target, request.args);
@@ -1001,6 +1044,12 @@ function invoke(request: Request): unknown {
 export function callerId(): number | undefined {
   const waiter = currentWaiter();
   return waiter instanceof Request ? waiter.requestId : undefined;
+}
+
+/** The object whose request makes the current call, if known. */
+function callerObjectId(): number | undefined {
+  const waiter = currentWaiter();
+  return waiter instanceof Request ? waiter.obj.id : undefined;
 }
 
 function refOf(request: Request): RequestRef {

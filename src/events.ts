@@ -5,6 +5,7 @@
  * check `observed` before building an event.
  */
 
+import { ArgumentError, describe } from './errors.js';
 import type { Deadlock, PolicySummary } from './waits-types.js';
 
 /** Where an object lives: 0 is the main thread, 1, 2, ... are worker nodes. */
@@ -54,6 +55,13 @@ export type MultiactiveEvent =
        * `call.remote` event of the sender (where the caller is known).
        */
       readonly via: { readonly node: NodeId; readonly rid: number } | undefined;
+      /** The object whose request made the call, when known. */
+      readonly callerObjectId: number | undefined;
+      /**
+       * Requests this one stands for (`onEvent(l, { requests: 'sampled' })`): 1 when every
+       * request of its node is observed; scale counts by it.
+       */
+      readonly sample: number;
     }
   | {
       /** A call sent to an object of another node (emitted by the sending node). */
@@ -167,49 +175,157 @@ export type MultiactiveEvent =
 export type MultiactiveEventType = MultiactiveEvent['type'];
 export type EventListener = (event: MultiactiveEvent) => void;
 
-const listeners: EventListener[] = [];
+/**
+ * Which request events a listener wants (`request.*`, `call.remote`):
+ * - `'all'`: every request's (the default);
+ * - `'sampled'`: a sample of requests, each with all its events: every request while this
+ *   node serves few, fewer when it serves many (at most about `SAMPLE_BUDGET` sampled
+ *   requests per second per node; `request.sent.sample` says how many requests each stands
+ *   for). What a debugger needs to stay cheap while attached;
+ * - `'none'`: none (objects, deadlocks, checkpoints and nodes only).
+ */
+export type RequestEvents = 'all' | 'sampled' | 'none';
+
+export interface EventOptions {
+  /** @default 'all' */
+  readonly requests?: RequestEvents;
+}
+
+interface Subscription {
+  readonly listener: EventListener;
+  readonly requests: RequestEvents;
+}
+
+let subscriptions: Subscription[] = [];
 
 /** True while at least one listener is subscribed. Checked before building any event. */
 export let observed = false;
+/** Some listener wants request events (all or sampled): checked when a request is created. */
+export let observeRequests = false;
+/** Some listener wants every request's events. */
+let sampleEverything = false;
 
 /**
- * Subscribe to every event of every active object in this process. Returns the
- * unsubscribe function. A listener that throws is reported as a process warning and stays
- * subscribed; it never disturbs the objects.
+ * Subscribe to the events of every active object in this process (and of worker nodes, on
+ * the main thread). Returns the unsubscribe function. A listener that throws is reported as a
+ * process warning and stays subscribed; it never disturbs the objects.
  */
-export function onEvent(listener: EventListener): () => void {
-  listeners.push(listener);
-  setObserved(true);
+export function onEvent(listener: EventListener, options?: EventOptions): () => void {
+  const requests = options?.requests ?? 'all';
+  if (requests !== 'all' && requests !== 'sampled' && requests !== 'none') {
+    throw new ArgumentError(
+      `onEvent: expected \`requests\` to be 'all', 'sampled' or 'none', got ${describe(requests)}`,
+    );
+  }
+  const subscription: Subscription = { listener, requests };
+  subscriptions = [...subscriptions, subscription];
+  update();
   return () => {
-    const i = listeners.indexOf(listener);
-    if (i >= 0) listeners.splice(i, 1);
-    setObserved(listeners.length > 0);
+    subscriptions = subscriptions.filter((s) => s !== subscription);
+    update();
   };
 }
 
-const observerHooks: ((observed: boolean) => void)[] = [];
+/** What this node must produce: the most demanding subscription (or the main thread's wish). */
+export interface ObserveMode {
+  readonly on: boolean;
+  readonly requests: RequestEvents;
+}
 
-/** Called whenever `observed` changes (worker nodes start or stop sending their events). */
-export function onObservedChange(hook: (observed: boolean) => void): void {
+const observerHooks: ((mode: ObserveMode) => void)[] = [];
+
+/** Called whenever the mode changes (worker nodes start or stop sending their events). */
+export function onObservedChange(hook: (mode: ObserveMode) => void): void {
   observerHooks.push(hook);
 }
 
-function setObserved(value: boolean): void {
-  if (observed === value) return;
-  observed = value;
-  for (const hook of observerHooks) hook(value);
+/** The union of the local subscriptions (what the main thread tells workers). */
+export function localMode(): ObserveMode {
+  let requests: RequestEvents = 'none';
+  for (const s of subscriptions) {
+    if (s.requests === 'all') requests = 'all';
+    else if (s.requests === 'sampled' && requests === 'none') requests = 'sampled';
+  }
+  return { on: subscriptions.length > 0, requests };
+}
+
+let lastMode = '';
+
+function update(): void {
+  const local = localMode();
+  const { on, requests } = local;
+  observed = on;
+  observeRequests = on && requests !== 'none';
+  sampleEverything = requests === 'all';
+  if (observeRequests && !sampleEverything) startSampling();
+  else stopSampling();
+  const key = `${on}/${requests}`;
+  if (key === lastMode) return;
+  lastMode = key;
+  for (const hook of observerHooks) hook(local);
 }
 
 export function emit(event: MultiactiveEvent): void {
-  for (const listener of listeners.slice()) {
+  const isRequestEvent = event.type.startsWith('request.') || event.type === 'call.remote';
+  for (const s of subscriptions) {
+    if (isRequestEvent && s.requests === 'none') continue;
     try {
-      listener(event);
+      s.listener(event);
     } catch (error) {
       process.emitWarning(`multiactive: an event listener threw on '${event.type}': ${String(error)}`, {
         code: 'MULTIACTIVE_LISTENER',
       });
     }
   }
+}
+
+// ------------------------------------------------------------------ sampling
+
+/**
+ * Sampled requests per second and node, at most (about): 2000 requests' events cost a few
+ * milliseconds per second to build and ship, whatever the request rate.
+ */
+export const SAMPLE_BUDGET = 2000;
+/** Sample 1 request in `sampleMask + 1` (a power of two). */
+let sampleMask = 0;
+let sampleCounter = 0;
+let sampledInWindow = 0;
+let sampleTimer: NodeJS.Timeout | undefined;
+
+/**
+ * Whether the request being created is observed (call only when `observeRequests`). Time:
+ * O(1), one counter. Past the budget within a second, the rate halves at once; a quiet
+ * second doubles it back (the timer).
+ */
+export function sampleRequest(): boolean {
+  if (sampleEverything) return true;
+  if ((++sampleCounter & sampleMask) !== 0) return false;
+  if (++sampledInWindow > SAMPLE_BUDGET && sampleMask < 0xfffff) {
+    sampleMask = sampleMask * 2 + 1;
+    sampledInWindow = 0;
+  }
+  return true;
+}
+
+/** How many requests each sampled one stands for right now (1: all of them). */
+export function sampleSize(): number {
+  return sampleEverything ? 1 : sampleMask + 1;
+}
+
+function startSampling(): void {
+  if (sampleTimer !== undefined) return;
+  sampleTimer = setInterval(() => {
+    if (sampledInWindow < SAMPLE_BUDGET / 4 && sampleMask > 0) sampleMask >>>= 1;
+    sampledInWindow = 0;
+  }, 1000);
+  sampleTimer.unref();
+}
+
+function stopSampling(): void {
+  if (sampleTimer !== undefined) clearInterval(sampleTimer);
+  sampleTimer = undefined;
+  sampleMask = 0;
+  sampledInWindow = 0;
 }
 
 export function now(): number {

@@ -44,10 +44,12 @@ export {
 } from './errors.js';
 export {
   type EventListener,
+  type EventOptions,
   type MultiactiveEvent,
   type MultiactiveEventType,
   type NodeId,
   onEvent,
+  type RequestEvents,
   type RequestRef,
 } from './events.js';
 export { Future } from './future-api.js';

@@ -92,6 +92,8 @@ export interface ObjectSnapshot {
   readonly active: number;
   /** In wait-by-necessity. */
   readonly waiting: number;
+  /** Requests finished since it was created (exact; rates are deltas between two graphs). */
+  readonly served: number;
   /** Per group; the last entry is the ungrouped methods (`(ungrouped)`). */
   readonly groups: readonly GroupUsage[];
 }
@@ -101,7 +103,7 @@ export interface WaitGraph {
   readonly time: number;
   /** The nodes that answered. */
   readonly nodes: readonly NodeId[];
-  /** Objects with requests in flight. */
+  /** Every live object (not terminated), busy or idle. */
   readonly objects: readonly ObjectSnapshot[];
   /** Every request in flight, with what it waits for. */
   readonly requests: readonly WaitingRequest[];

@@ -39,7 +39,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { explainWait, RequestState } from '../scheduler/index.js';
-import { type ActiveObject, busyObjectList, getLocalNode, Request } from './active.js';
+import { type ActiveObject, busyObjectList, getLocalNode, liveObjectList, Request } from './active.js';
 import { awaitTracking, setAwaitTracking } from './context.js';
 import { ArgumentError, DeadlockError, describe } from './errors.js';
 import { emit, now, observed } from './events.js';
@@ -141,6 +141,7 @@ function objectSnapshot(obj: ActiveObject): ObjectSnapshot {
     hardLimit: stats.hardLimit,
     active: stats.active,
     waiting: stats.waiting,
+    served: obj.served,
     groups: stats.groups.map((g) => ({ ...g, maxThreads: finite(g.maxThreads) })),
   };
 }
@@ -149,8 +150,8 @@ function objectSnapshot(obj: ActiveObject): ObjectSnapshot {
 function localFacts(): NodeFacts {
   const objects: ObjectSnapshot[] = [];
   const requests: RawRequest[] = [];
+  for (const obj of liveObjectList()) objects.push(objectSnapshot(obj));
   for (const obj of busyObjectList()) {
-    objects.push(objectSnapshot(obj));
     const inFlight = obj.inFlightRequests();
     for (const request of inFlight) {
       const state = STATE_NAMES[request.state];

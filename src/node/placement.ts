@@ -22,7 +22,7 @@ import { getLocalNode, setPlacementHooks, stubClass } from '../active.js';
 import { awaitTracking } from '../context.js';
 import { copyArguments } from '../copy.js';
 import { ArgumentError, describe } from '../errors.js';
-import { observed, onObservedChange } from '../events.js';
+import { localMode, onObservedChange } from '../events.js';
 import { NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT } from '../symbols.js';
 import { Link } from './link.js';
@@ -218,7 +218,7 @@ export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
     main: workerMainUrl,
     tsx: tsxApiUrl(options?.typescript),
     timeOrigin: performance.timeOrigin,
-    observed,
+    observed: localMode(),
     trackAwaits: awaitTracking,
   };
   const worker = new Worker(BOOTSTRAP, {
@@ -254,8 +254,9 @@ export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
 
 /** The worker nodes started so far (not ended). */
 // Worker nodes send their events while someone observes on the main thread.
-onObservedChange((on) => {
-  for (const w of workers.values()) node.links.get(w.id)?.send({ t: 'observe', on });
+onObservedChange((mode) => {
+  for (const w of workers.values())
+    node.links.get(w.id)?.send({ t: 'observe', on: mode.on, requests: mode.requests });
 });
 
 export function workerNodes(): readonly WorkerNode[] {

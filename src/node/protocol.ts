@@ -15,6 +15,7 @@
  * (`enc`) so that the receiver walks only values that contain one.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { ObserveMode, RequestEvents } from '../events.js';
 
 export type NodeId = number;
 
@@ -64,8 +65,8 @@ export type Wire =
   | { readonly t: 'late'; readonly key: FutureKey; readonly to: NodeId }
   /** Terminate object `id` (hosted here); answer with `value` to the future `[from, rid]`. */
   | { readonly t: 'terminate'; readonly rid: number; readonly id: number; readonly immediate: boolean }
-  /** Main to worker: send your events to me (`on`), or stop. */
-  | { readonly t: 'observe'; readonly on: boolean }
+  /** Main to worker: send your events to me (`on`, with these request events), or stop. */
+  | { readonly t: 'observe'; readonly on: boolean; readonly requests: RequestEvents }
   /** Worker to main: events of its objects, times already on the main thread's clock. */
   | { readonly t: 'events'; readonly events: unknown[] }
   /** Main to worker: a direct channel to another worker. */
@@ -114,8 +115,8 @@ export interface WorkerInit {
   readonly tsx: string | undefined;
   /** The main thread's `performance.timeOrigin`: events are sent on its clock. */
   readonly timeOrigin: number;
-  /** Whether the main thread observes events right now. */
-  readonly observed: boolean;
+  /** Whether the main thread observes events right now, and which request events. */
+  readonly observed: ObserveMode;
   /** Whether requests record the futures they await (deadlock detection is on). */
   readonly trackAwaits: boolean;
 }

@@ -25,7 +25,15 @@
 import { type ActiveObject, allocateObjectId, callerId, getLocalNode } from '../active.js';
 import type { CheckpointMeta } from '../checkpoint/checkpoints.js';
 import { ArgumentError, ConstructionError, CopyError, MultiactiveError, TerminatedError } from '../errors.js';
-import { emit, type MultiactiveEvent, now, observed } from '../events.js';
+import {
+  emit,
+  type MultiactiveEvent,
+  now,
+  type ObserveMode,
+  observed,
+  observeRequests,
+  sampleRequest,
+} from '../events.js';
 import { FutureCore, type FutureObserver, NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
 import type { Link } from './link.js';
@@ -196,7 +204,7 @@ export class NodeRuntime {
   /** Set by the worker main module: shut down every object of this node. */
   shutdownLocal: ((immediate: boolean) => Promise<void>) | undefined;
   /** Set by the worker main module: the main thread (stops) observing events. */
-  onObserve: ((on: boolean) => void) | undefined;
+  onObserve: ((mode: ObserveMode) => void) | undefined;
   /** Set by the worker main module: a direct channel to another worker arrived. */
   onPeer: ((node: NodeId, port: import('node:worker_threads').MessagePort) => void) | undefined;
   /** Calls in flight to recoverable objects, by rid: resent if their node is recovered. */
@@ -276,7 +284,7 @@ export class NodeRuntime {
     link.hold();
     // No array for a call without arguments (the common case of getters): cheaper to clone.
     link.sendCall(rid, id, index ?? method, wireArgs, encoded.enc);
-    if (observed) {
+    if (observeRequests && sampleRequest()) {
       emit({
         type: 'call.remote',
         time: now(),
@@ -787,7 +795,7 @@ export class NodeRuntime {
         this.onPeer?.(message.node, message.port);
         return;
       case 'observe':
-        this.onObserve?.(message.on);
+        this.onObserve?.({ on: message.on, requests: message.requests });
         return;
       case 'events':
         for (const event of message.events) emit(event as MultiactiveEvent);

@@ -32,18 +32,22 @@ node.shutdownLocal = (immediate) => shutdown({ immediate });
 // errors reduced to what can be cloned.
 const clockShift = performance.timeOrigin - init.timeOrigin;
 let stopForwarding: (() => void) | undefined;
-node.onObserve = (on) => {
+node.onObserve = (mode) => {
   stopForwarding?.();
   stopForwarding = undefined;
-  if (!on) return;
+  if (!mode.on) return;
   const main = node.linkTo(MAIN_NODE);
-  stopForwarding = onEvent((event) => {
-    const sent: Record<string, unknown> = { ...event, time: event.time + clockShift };
-    if ('error' in event && event.error !== undefined) sent.error = plainError(event.error);
-    main.send({ t: 'events', events: [sent] });
-  });
+  // Subscribed as the main thread's listeners are: this node produces only what they want.
+  stopForwarding = onEvent(
+    (event) => {
+      const sent: Record<string, unknown> = { ...event, time: event.time + clockShift };
+      if ('error' in event && event.error !== undefined) sent.error = plainError(event.error);
+      main.send({ t: 'events', events: [sent] });
+    },
+    { requests: mode.requests },
+  );
 };
-if (init.observed) node.onObserve(true);
+if (init.observed.on) node.onObserve(init.observed);
 if (init.trackAwaits) setAwaitTracking(true);
 
 function plainError(error: unknown): unknown {
