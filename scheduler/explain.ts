@@ -93,7 +93,7 @@ export function explainWait<R extends Schedulable>(
         }));
       return { any: false, blockers, truncated: false };
     }
-    if (state === Queued || state === Ready) {
+    if ((state === Queued || state === Ready) && scheduler.checkpointHolds) {
       return {
         any: false,
         blockers: [

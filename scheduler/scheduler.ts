@@ -309,13 +309,19 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
    *   1. It is admitted at once (it is compatible with everything from its side).
    *   2. From then on nothing else is admitted (no group is compatible with it from theirs)
    *      and nothing else starts: only woken requests resume, since they are in service.
+   *      One exception [beyond the reference]: while every request in service waits by
+   *      necessity (none active), admission and starts go on as usual, since one of those
+   *      requests may be waiting for a callback to this object; otherwise the checkpoint
+   *      would deadlock the object (it waits for them, they wait for the callback, the
+   *      callback waits for it).
    *   3. It starts when no request is in service (active or in WBN), so the snapshot never
    *      sees a half-served request; while it runs nothing else starts.
    *   4. When it finishes, admission runs again for every group.
    *
-   * It cannot starve: once admitted, the only requests that run before it are those already
-   * in service; none can start or be admitted. Returns false if a checkpoint is already
-   * pending (the caller joins it). Its `groupId` is not used.
+   * Bounded: while any request is active, only requests already in service run before it.
+   * Only a chain of waits by necessity (callbacks) can keep it waiting, and never forever
+   * unless that chain is endless. Returns false if a checkpoint is already pending (the
+   * caller joins it). Its `groupId` is not used.
    */
   submitCheckpoint(request: R): boolean {
     if (this.checkpointRequest !== null) return false;
@@ -332,6 +338,11 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
     return this.checkpointRequest;
   }
 
+  /** A pending or running checkpoint holds admission and starts back (see `submitCheckpoint`). */
+  get checkpointHolds(): boolean {
+    return this.checkpointRequest !== null && (this.active > 0 || this.waiting === 0);
+  }
+
   /** The request (in service) now awaits a future: it leaves the active set. */
   enterWait(request: R): void {
     if (request.state !== Active || request === this.checkpointRequest) return;
@@ -339,6 +350,12 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
     request.waitSeq = ++this.waitCounter;
     this.active--;
     this.waiting++;
+    if (this.checkpointRequest !== null && this.active === 0) {
+      // Everything in service waits by necessity: let requests in (a callback may be needed).
+      this.admitPass(this.affects[this.ungrouped]!);
+      this.host.requestDrain();
+      return;
+    }
     if (!this.hardValue) this.host.requestDrain();
   }
 
@@ -439,13 +456,16 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
       }
       const checkpoint = this.checkpointRequest;
       if (checkpoint !== null) {
-        // Nothing else starts; it starts itself once no request is in service.
-        if (checkpoint.state !== Ready || this.active + this.waiting > 0) break;
-        checkpoint.state = Active;
-        this.active++;
-        count++;
-        this.host.start(checkpoint);
-        continue;
+        // It starts once no request is in service; until then nothing else starts, unless
+        // every request in service waits by necessity (step 2's exception).
+        if (checkpoint.state === Ready && this.active + this.waiting === 0) {
+          checkpoint.state = Active;
+          this.active++;
+          count++;
+          this.host.start(checkpoint);
+          continue;
+        }
+        if (this.checkpointHolds) break;
       }
       if (this.readyTotal === 0 || !this.slotFree()) break;
       const request = this.nextStartable();
@@ -463,10 +483,10 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
   /** True when requests wait for a slot (ready or woken) and `drain` could start some. */
   get hasRunnable(): boolean {
     const checkpoint = this.checkpointRequest;
-    if (checkpoint !== null) {
+    if (checkpoint !== null && this.checkpointHolds) {
       return this.woken.length > 0 || (checkpoint.state === Ready && this.active + this.waiting === 0);
     }
-    return this.woken.length > 0 || this.readyTotal > 0;
+    return this.woken.length > 0 || this.readyTotal > 0 || checkpoint !== null;
   }
 
   private finishCheckpoint(request: R): void {
@@ -526,7 +546,7 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
 
   /** Time: O(|incompatible[g]|) plus, with conditions, the requests they are checked against. */
   private admissible(request: R): number {
-    if (this.checkpointRequest !== null) return BlockedGroup;
+    if (this.checkpointHolds) return BlockedGroup;
     const g = request.groupId;
     const s = request.seq;
     const u = this.ungrouped;
@@ -579,7 +599,7 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
    * Time: O(groups · |incompatible|) plus the requests admitted.
    */
   private admitPass(groups: readonly number[]): void {
-    if (this.queuedTotal === 0 || this.checkpointRequest !== null) return;
+    if (this.queuedTotal === 0 || this.checkpointHolds) return;
     const found = this.found;
     for (const g of groups) this.scanQueue(g, found);
     // affects[] lists the ungrouped id only for the ungrouped group itself.

@@ -76,19 +76,37 @@ describe('the checkpoint request', () => {
   });
 
   it('waits for requests in wait-by-necessity too, and lets them resume (they hold their slot)', () => {
-    const t = harness(counting, { limit: 1, hard: false });
+    const t = harness(counting, { limit: 2, hard: false });
     t.submit('a', 'counting');
-    expect(t.drain()).toEqual(['start a']);
-    t.scheduler.enterWait(t.get('a')); // under a soft limit its slot is free now
+    t.submit('x', 'counting');
+    expect(t.drain()).toEqual(['start a', 'start x']);
+    t.scheduler.enterWait(t.get('a')); // under a soft limit its slot is free now; x is active
     t.checkpoint();
     t.submit('b', 'counting');
-    expect(t.drain()).toEqual([]); // neither b nor the checkpoint: a is in service
+    expect(t.drain()).toEqual([]); // x is active: nothing new, and not the checkpoint
     t.scheduler.wake(t.get('a'));
     expect(t.drain()).toEqual(['resume a']);
     t.finish('a');
+    t.finish('x');
     expect(t.drain()).toEqual(['start cp']);
     t.finish('cp');
     expect(t.drain()).toEqual(['start b']);
+  });
+
+  it('while every request in service waits by necessity, others are admitted and start (a callback may be needed)', () => {
+    const t = harness(counting, { limit: 1, hard: false });
+    t.submit('a', 'counting');
+    expect(t.drain()).toEqual(['start a']);
+    t.checkpoint();
+    t.submit('callback', 'counting');
+    expect(t.drain()).toEqual([]); // a is active
+    t.scheduler.enterWait(t.get('a')); // a awaits something: perhaps `callback`
+    expect(t.drain()).toEqual(['start callback']);
+    t.finish('callback');
+    t.scheduler.wake(t.get('a'));
+    expect(t.drain()).toEqual(['resume a']);
+    t.finish('a');
+    expect(t.drain()).toEqual(['start cp']); // nothing in service any more
   });
 
   it('goes before ready requests of every group, including groups outside any priority chain', () => {
