@@ -129,6 +129,8 @@ export class Request extends FutureCore implements Schedulable, Waiter, RequestR
   fromWire = false;
   /** Its events are observed (SPEC §10: every request, or a sample; decided at creation). */
   sampled = false;
+  /** Calls it made to other nodes (recoverable objects: numbers their deterministic keys). */
+  keyedCalls = 0;
   /** Delivery number of a recoverable object's request (its place in the main thread's journal); 0 otherwise. */
   dseq = 0;
   // In-flight list of the object (intrusive).
@@ -1044,6 +1046,16 @@ function invoke(request: Request): unknown {
 export function callerId(): number | undefined {
   const waiter = currentWaiter();
   return waiter instanceof Request ? waiter.requestId : undefined;
+}
+
+/**
+ * The deterministic key of the call being made, when a request of a recoverable object makes
+ * it (`caller:dseq:n`, see protocol.ts FTCALL); undefined otherwise.
+ */
+export function keyOfCall(): string | undefined {
+  const waiter = currentWaiter();
+  if (!(waiter instanceof Request) || waiter.dseq === 0 || !waiter.obj.recoverable) return undefined;
+  return `${waiter.obj.id}:${waiter.dseq}:${++waiter.keyedCalls}`;
 }
 
 /** The object whose request makes the current call, if known. */

@@ -11,7 +11,7 @@
  * a worker does.
  */
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { CALL, type NodeId, OTHER, VALUE, type Wire } from './protocol.js';
+import { CALL, FTCALL, type NodeId, OTHER, VALUE, type Wire } from './protocol.js';
 
 type Endpoint = Worker | MessagePort;
 
@@ -50,6 +50,20 @@ export class Link {
   }
 
   /** The hot messages go as flat tuples: structured clone of objects costs twice as much. */
+  /** A call with a deterministic key (see `FTCALL`). */
+  sendKeyedCall(
+    rid: number,
+    id: number,
+    method: string | number,
+    args: unknown[] | null,
+    enc: boolean,
+    key: string,
+  ): void {
+    if (this.closed) return;
+    this.batch.push(FTCALL, rid, id, method, args, enc, key);
+    this.schedule();
+  }
+
   sendCall(rid: number, id: number, method: string | number, args: unknown[] | null, enc: boolean): void {
     if (this.closed) return;
     this.batch.push(CALL, rid, id, method, args, enc);

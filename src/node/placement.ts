@@ -240,8 +240,22 @@ export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
     node.nodeLost(id, reason, cause);
     if (!handle.ending) recoverNode(id, reason, () => createWorkerNode());
   };
-  worker.on('error', (error: Error) => died(`crashed (${error.name}: ${error.message})`, error));
-  worker.on('exit', (code) => died(code === 0 ? 'ended' : `exited with code ${code}`));
+  // Handled at 'exit', not at 'error': Node delivers the messages the worker posted before it
+  // emits 'exit', so by then the main thread has every journal entry the worker sent.
+  let crash: Error | undefined;
+  worker.on('error', (error: Error) => {
+    crash = error;
+  });
+  worker.on('exit', (code) =>
+    died(
+      crash !== undefined
+        ? `crashed (${crash instanceof Error ? `${crash.name}: ${crash.message}` : String(crash)})`
+        : code === 0
+          ? 'ended'
+          : `exited with code ${code}`,
+      crash,
+    ),
+  );
   // A direct channel to every other worker.
   for (const other of workers.values()) {
     const { port1, port2 } = new MessageChannel();

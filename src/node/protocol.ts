@@ -31,6 +31,13 @@ export type NodeId = number;
 export const CALL = 1;
 export const VALUE = 2;
 export const OTHER = 3;
+/**
+ * `FTCALL, rid, id, method, args, enc, key`: a call made by a request of a recoverable object
+ * (src/node/recovery.ts), with its deterministic `key` (`caller:dseq:n`, the n-th call of the
+ * caller's delivery `dseq`): the same in a replay, so the receiver answers a replayed call
+ * with the first one's result instead of running it twice.
+ */
+export const FTCALL = 4;
 
 /** Nodes per system: future keys pack `rid * MAX_NODES + origin` into one exact number. */
 export const MAX_NODES = 1024;
@@ -91,6 +98,8 @@ export type Wire =
     }
   /** Main to all: recovered object `id` now lives on node `to` (resend calls in flight to it). */
   | { readonly t: 'ft.moved'; readonly id: number; readonly to: NodeId }
+  /** Main to all: object `id` checkpointed past delivery `dseq`: its replayed calls up to there can be forgotten. */
+  | { readonly t: 'ft.trim'; readonly id: number; readonly dseq: number }
   /** Main to all: node `node` is handled; calls to its objects that were not recovered fail. */
   | { readonly t: 'ft.lost'; readonly node: NodeId; readonly recovered: readonly number[] };
 

@@ -97,6 +97,10 @@ node.onJournal = (message: Extract<Wire, { t: 'ft.log' | 'ft.checkpointed' }>) =
   journal.checkpointed = true;
   const pending = new Set(message.pending);
   journal.entries = journal.entries.filter((e) => e.dseq > message.dseq || pending.has(e.dseq));
+  // Its deliveries up to there will not be replayed (those pending had not started, so they
+  // made no calls): receivers may forget the results of its calls.
+  for (const link of node.links.values()) link.send({ t: 'ft.trim', id: message.id, dseq: message.dseq });
+  node.trimKeyedCalls(message.id, message.dseq);
 };
 
 /**

@@ -22,7 +22,7 @@
  * `late`, so the sender (which will receive the value in any case) delivers it; a receiver
  * settles a future once.
  */
-import { type ActiveObject, allocateObjectId, callerId, getLocalNode } from '../active.js';
+import { type ActiveObject, allocateObjectId, callerId, getLocalNode, keyOfCall } from '../active.js';
 import type { CheckpointMeta } from '../checkpoint/checkpoints.js';
 import { ArgumentError, ConstructionError, CopyError, MultiactiveError, TerminatedError } from '../errors.js';
 import {
@@ -41,6 +41,7 @@ import {
   CALL,
   type Encoded,
   type EncodedError,
+  FTCALL,
   type FutureKey,
   ID_STRIDE,
   type JournalEntry,
@@ -145,11 +146,13 @@ interface BufferedCall {
   /** A name, or an index in `methodsOf(class)`. */
   readonly method: string | number;
   readonly args: unknown[];
-  /** The arguments as they came on the wire (journaled for recoverable objects). */
+  /** The arguments as they came on the wire, when not encoded (decoding works in place). */
   readonly raw: unknown[];
   readonly enc: boolean;
   /** A journaled delivery being replayed after a recovery: its delivery number. */
   readonly replayed?: number;
+  /** The deterministic key of a call made by a recoverable object's request (FTCALL). */
+  readonly key?: string | undefined;
 }
 
 /** A call to a recoverable object, kept until its value arrives so that it can be resent. */
@@ -158,6 +161,7 @@ interface Resendable {
   readonly method: string | number;
   readonly args: unknown[] | null;
   readonly enc: boolean;
+  readonly key: string | undefined;
 }
 
 /** Shared by every call without arguments (nothing writes to an empty argument list). */
@@ -213,6 +217,16 @@ export class NodeRuntime {
   private readonly lostNodes = new Set<NodeId>();
   /** Per recovered object hosted here: the keys of the deliveries it got before the crash. */
   private readonly recoveredKeys = new Map<number, { replayed: Set<number>; included: Set<number> }>();
+  /**
+   * Keyed calls served here (FTCALL), per calling object: `dseq:n` -> the result's future.
+   * A replayed call gets that result instead of running again. Trimmed by `ft.trim`.
+   */
+  private readonly keyedCalls = new Map<
+    number,
+    Map<string, { readonly dseq: number; readonly core: FutureCore }>
+  >();
+  /** This node hosts recoverable objects: their calls carry deterministic keys. */
+  hostsRecoverable = false;
   /** Set by src/node/recovery.ts on the main thread: the journal's messages. */
   onJournal: ((message: Extract<Wire, { t: 'ft.log' | 'ft.checkpointed' }>) => void) | undefined;
   /** Set by src/waits.ts: the wait-for graph's messages. */
@@ -278,12 +292,14 @@ export class NodeRuntime {
     }
     this.calls.set(rid, future);
     const wireArgs = encoded.value.length === 0 ? null : encoded.value;
+    const key = this.hostsRecoverable ? keyOfCall() : undefined;
     if (recoverable)
-      this.resendable.set(rid, { id, method: index ?? method, args: wireArgs, enc: encoded.enc });
+      this.resendable.set(rid, { id, method: index ?? method, args: wireArgs, enc: encoded.enc, key });
     if (link === undefined) return future; // sent when the object's new node is known
     link.hold();
     // No array for a call without arguments (the common case of getters): cheaper to clone.
-    link.sendCall(rid, id, index ?? method, wireArgs, encoded.enc);
+    if (key === undefined) link.sendCall(rid, id, index ?? method, wireArgs, encoded.enc);
+    else link.sendKeyedCall(rid, id, index ?? method, wireArgs, encoded.enc, key);
     if (observeRequests && sampleRequest()) {
       emit({
         type: 'call.remote',
@@ -743,6 +759,17 @@ export class NodeRuntime {
             (batch[i - 2] as unknown[] | null) ?? NO_ARGS.value,
             batch[i - 1] as boolean,
           );
+        } else if (tag === FTCALL) {
+          i += 7;
+          this.onCall(
+            from.node,
+            batch[i - 6] as number,
+            batch[i - 5] as number,
+            batch[i - 4] as string | number,
+            (batch[i - 3] as unknown[] | null) ?? NO_ARGS.value,
+            batch[i - 2] as boolean,
+            batch[i - 1] as string,
+          );
         } else if (tag === VALUE) {
           i += 6;
           this.onValue(
@@ -765,7 +792,7 @@ export class NodeRuntime {
             code: 'MULTIACTIVE_WIRE',
           },
         );
-        if (tag !== CALL && tag !== VALUE && tag !== OTHER) return;
+        if (tag !== CALL && tag !== VALUE && tag !== OTHER && tag !== FTCALL) return;
       }
     }
   }
@@ -816,6 +843,9 @@ export class NodeRuntime {
       case 'ft.lost':
         this.lostSettled(message.node, message.recovered);
         return;
+      case 'ft.trim':
+        this.trimKeyedCalls(message.id, message.dseq);
+        return;
     }
   }
 
@@ -834,11 +864,12 @@ export class NodeRuntime {
     method: string | number,
     args: unknown[],
     enc: boolean,
+    key?: string,
   ): void {
     // Decode now, even if the call must wait: a future among the arguments must exist before
     // its value arrives.
     const decoded = enc ? (this.decode(args, from) as unknown[]) : args;
-    this.dispatchCall({ from, rid, method, args: decoded, raw: args, enc }, id);
+    this.dispatchCall({ from, rid, method, args: decoded, raw: args, enc, key }, id);
   }
 
   private dispatchCall(call: BufferedCall, id: number): void {
@@ -876,6 +907,17 @@ export class NodeRuntime {
   /** Hand a call to its object: journaled first if the object is recoverable. */
   private deliver(target: ActiveObject, call: BufferedCall, id: number): void {
     const { from, rid } = call;
+    // A call a replaying object makes again: answer with the first one's result.
+    let keyed: { caller: number; dseq: number; rest: string } | undefined;
+    if (call.key !== undefined) {
+      const [caller, dseqText, n] = call.key.split(':');
+      keyed = { caller: Number(caller), dseq: Number(dseqText), rest: `${dseqText}:${n}` };
+      const first = this.keyedCalls.get(keyed.caller)?.get(keyed.rest);
+      if (first !== undefined) {
+        this.answerWith(first.core, [from, rid], from);
+        return;
+      }
+    }
     let dseq = 0;
     if (target.recoverable) {
       if (call.replayed !== undefined) dseq = call.replayed;
@@ -903,13 +945,41 @@ export class NodeRuntime {
           from,
           rid,
           method: call.method,
-          args: call.raw,
+          // Decoding worked in place: arguments with references are encoded again for the journal.
+          args: call.enc
+            ? this.encodeArgs(call.args, MAIN_NODE, target.name, String(call.method)).value
+            : call.raw,
           enc: call.enc,
         });
       }
     }
     const core = target.callFromWire(call.method, call.args, from, rid, dseq);
+    if (keyed !== undefined) {
+      let perCaller = this.keyedCalls.get(keyed.caller);
+      if (perCaller === undefined) this.keyedCalls.set(keyed.caller, (perCaller = new Map()));
+      perCaller.set(keyed.rest, { dseq: keyed.dseq, core });
+    }
     this.awaitForHome([from, rid], core, from);
+  }
+
+  /** Send `core`'s value (now or when it settles) to the future `key` of node `to`. */
+  private answerWith(core: FutureCore, key: FutureKey, to: NodeId): void {
+    if (core.settled) {
+      this.sendValue(key, to, core.outcome === 1, core.value);
+      return;
+    }
+    core.subscribe(
+      (value) => this.sendValue(key, to, true, value),
+      (error) => this.sendValue(key, to, false, error),
+    );
+  }
+
+  /** `ft.trim`: object `caller` checkpointed past `dseq`; its calls up to there will not be replayed. */
+  trimKeyedCalls(caller: number, dseq: number): void {
+    const perCaller = this.keyedCalls.get(caller);
+    if (perCaller === undefined) return;
+    for (const [rest, entry] of perCaller) if (entry.dseq <= dseq) perCaller.delete(rest);
+    if (perCaller.size === 0) this.keyedCalls.delete(caller);
   }
 
   /**
@@ -1142,7 +1212,8 @@ export class NodeRuntime {
       call.target = to;
       if (link === undefined || link.isClosed) continue; // settled by `ft.lost` of that node
       link.hold();
-      link.sendCall(rid, id, entry.method, entry.args, entry.enc);
+      if (entry.key === undefined) link.sendCall(rid, id, entry.method, entry.args, entry.enc);
+      else link.sendKeyedCall(rid, id, entry.method, entry.args, entry.enc, entry.key);
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ActiveObject, setLocalNode, shutdown } from '../active.js';
-import { setAwaitTracking } from '../context.js';
+import { enableAsyncContext, setAwaitTracking } from '../context.js';
 import { ArgumentError } from '../errors.js';
 import { onEvent } from '../events.js';
 import '../index.js'; // the public API and its hooks, as user modules will import them
@@ -82,6 +82,9 @@ node.construct = async (message, args) => {
   // deliveries are journaled there, and its durable checkpoints trim the journal.
   if (obj.checkpoints !== undefined && Math.floor(message.id / ID_STRIDE) === MAIN_NODE) {
     obj.recoverable = true;
+    // Its calls carry deterministic keys, which needs to know the calling request after awaits.
+    node.hostsRecoverable = true;
+    enableAsyncContext();
     obj.onCheckpointDurable = (info, meta) =>
       node.links.get(MAIN_NODE)?.send({
         t: 'ft.checkpointed',

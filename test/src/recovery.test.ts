@@ -16,7 +16,7 @@ import {
   type WorkerNode,
 } from 'multiactive';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Killer, Tally } from '../fixtures/recovery.js';
+import { Agent, Killer, Tally } from '../fixtures/recovery.js';
 
 const module = new URL('../fixtures/recovery.ts', import.meta.url);
 let dir: string;
@@ -133,12 +133,16 @@ describe('recovery of a dead worker node', () => {
         expected++;
         expect(await tally.add(1, expected)).toBe(expected);
       }
+      const lost = events.filter((e) => e.type === 'node.lost').length;
       await killer.throwOutside().then(
         () => undefined,
         () => undefined,
       );
+      await waitFor('node.lost', lost + 1);
       expected++;
-      expect(await tally.add(1, expected)).toBe(expected);
+      const got = await tally.add(1, expected);
+      if (got !== expected) console.log('MISMATCH', JSON.stringify(await tally.read()));
+      expect(got).toBe(expected);
       // The killer was not recoverable: place a new one where the tally lives now.
       const recovered = events.filter((e) => e.type === 'object.recovered').at(-1) as Extract<
         MultiactiveEvent,
@@ -148,5 +152,34 @@ describe('recovery of a dead worker node', () => {
     }
     const state = await tally.read();
     expect(state.applied).toEqual(Array.from({ length: expected }, (_, i) => i + 1));
+  });
+
+  it("the reference's scenario: two agents call each other; killing one mid-way changes no result", async () => {
+    /** Ten rounds; in each, both agents start a `doStuff(2)` (4 calls to the peer, 4 each back). */
+    async function run(
+      killInRound: number | undefined,
+    ): Promise<{ results: number[]; a: unknown; b: unknown; killed: number }> {
+      const w1 = createWorkerNode();
+      const w2 = createWorkerNode();
+      const a = newActive(Agent, [], { node: w1 });
+      const b = newActive(Agent, [], { node: w2 });
+      const killer = newActive(Killer, [], { node: w1, module });
+      await a.setPeer(b);
+      await b.setPeer(a);
+      const results: number[] = [];
+      for (let round = 1; round <= 10; round++) {
+        const both = [a.doStuff(2), b.doStuff(2)];
+        // Mid-round: the agents' requests are in flight, some served, some not.
+        if (round === killInRound) void killer.exit(9);
+        results.push(...(await Promise.all(both)));
+      }
+      return { results, a: await a.totals(), b: await b.totals(), killed: w1.id };
+    }
+    const clean = await run(undefined);
+    const faulty = await run(6);
+    const recoveredFrom = events.filter((e) => e.type === 'object.recovered' && e.from === faulty.killed);
+    expect(recoveredFrom).toHaveLength(1); // agent a, from the killed node
+    expect({ ...faulty, killed: 0 }).toEqual({ ...clean, killed: 0 });
+    expect(clean.results).toHaveLength(20);
   });
 });
