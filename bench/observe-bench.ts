@@ -22,12 +22,12 @@
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { get, type IncomingMessage } from 'node:http';
+import { get, request as httpRequest, type IncomingMessage } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BenchCase, type CaseResult, medianOf, runSuite, type SuiteOptions } from './harness.js';
-import { type FromChild, type Setup, type ToChild, WORKLOADS } from './observe-shared.js';
+import { DEBUGGER_SETUPS, type FromChild, type Setup, type ToChild, WORKLOADS } from './observe-shared.js';
 
 /** The code before issue 4's changes (wait-for graph, await tracking, detection hooks). */
 export const OLD_COMMIT = 'd4b9aa6';
@@ -41,9 +41,11 @@ export const OBS_BASELINE = 'baseline';
 export const OBS_OLD = OLD_COMMIT;
 export const OBS_ISSUE4 = ISSUE4_COMMIT;
 export const OBS_EVENTS = 'events';
+export const OBS_EVENTS_SAMPLED = 'events, sampled';
 export const OBS_TRACK = 'trackAwaits';
 export const OBS_DETECT = 'detect';
 export const OBS_DEBUGGER = 'debugger';
+export const OBS_DEBUGGER_TIMELINE = 'debugger, timeline open';
 export const OBS_DEBUGGER_DETECT = 'debugger + detect';
 
 interface ConfigSpec {
@@ -88,6 +90,12 @@ export const OBS_CONFIGS: readonly ConfigSpec[] = [
   },
   { name: OBS_EVENTS, label: 'one event listener, `onEvent(() => {})`', setup: 'events', build: 'current' },
   {
+    name: OBS_EVENTS_SAMPLED,
+    label: "one listener of sampled requests, `onEvent(() => {}, { requests: 'sampled' })`",
+    setup: 'events-sampled',
+    build: 'current',
+  },
+  {
     name: OBS_TRACK,
     label: 'await tracking, `configureDeadlocks({ trackAwaits: true })`',
     setup: 'track',
@@ -101,8 +109,14 @@ export const OBS_CONFIGS: readonly ConfigSpec[] = [
   },
   {
     name: OBS_DEBUGGER,
-    label: '`attachDebugger({ port: 0 })` + 1 SSE client on 127.0.0.1',
+    label: "`attachDebugger({ port: 0 })` + 1 SSE client on 127.0.0.1 (overview: requests' events sampled)",
     setup: 'debugger',
+    build: 'current',
+  },
+  {
+    name: OBS_DEBUGGER_TIMELINE,
+    label: "the same, the client showing the timeline (every request's events)",
+    setup: 'debugger+timeline',
     build: 'current',
   },
   {
@@ -293,8 +307,10 @@ class SetupProcess {
 
 /**
  * An SSE client of the debugger: reads `/api/events` and throws the bytes away (a page
- * would parse and draw them, in its own process). Reconnects 1 s after the stream ends, as
- * `EventSource` does with the server's `retry: 1000`.
+ * would parse and draw them, in its own process). Like the page, it tells the server which
+ * view it shows (`POST /api/view`, with the client id of the stream's `hello`): `graph` (the
+ * overview: the debugger samples requests) or `timeline` (every request). Reconnects 1 s
+ * after the stream ends, as `EventSource` does with the server's `retry: 1000`.
  */
 class SseClient {
   bytes = 0;
@@ -302,9 +318,12 @@ class SseClient {
   private closed = false;
   private response: IncomingMessage | undefined;
 
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly view: string,
+  ) {}
 
-  /** Resolves on the first bytes of the stream (the server's `hello`). */
+  /** Resolves once the stream's `hello` came and the server took the view. */
   connect(): Promise<void> {
     return new Promise((resolve, reject) => {
       const request = get(new URL('api/events', this.url), (res) => {
@@ -314,7 +333,18 @@ class SseClient {
           return;
         }
         this.response = res;
-        res.once('data', () => resolve());
+        // The `hello` (after `retry:`) may come in more than one chunk: read up to it.
+        let head = '';
+        const hello = (chunk: Buffer): void => {
+          head += chunk.toString('utf8');
+          const client = /"client":"([^"]+)"/.exec(head)?.[1];
+          if (client === undefined && head.length < 1 << 16) return;
+          res.off('data', hello);
+          if (client === undefined)
+            reject(new Error('the debugger stream did not start with a hello naming the client'));
+          else this.tellView(client).then(resolve, reject);
+        };
+        res.on('data', hello);
         res.on('data', (chunk: Buffer) => {
           this.bytes += chunk.length;
         });
@@ -324,6 +354,19 @@ class SseClient {
         reject(error);
         this.again();
       });
+    });
+  }
+
+  private tellView(client: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const query = `api/view?client=${encodeURIComponent(client)}&view=${this.view}`;
+      const post = httpRequest(new URL(query, this.url), { method: 'POST' }, (res) => {
+        res.resume();
+        if (res.statusCode === 200) resolve();
+        else reject(new Error(`the debugger answered ${res.statusCode} to POST /api/view`));
+      });
+      post.on('error', reject);
+      post.end();
     });
   }
 
@@ -382,7 +425,7 @@ export async function runObserveFamily(quick: boolean, only?: string): Promise<O
   const clients: SseClient[] = [];
   try {
     for (const spec of wantedConfigs) {
-      const isDebugger = spec.setup === 'debugger' || spec.setup === 'debugger+detect';
+      const isDebugger = DEBUGGER_SETUPS.includes(spec.setup);
       const buildError = buildErrors.get(spec.build);
       if (buildError !== undefined) {
         configs.push({ name: spec.name, label: spec.label, skipped: buildError });
@@ -401,12 +444,15 @@ export async function runObserveFamily(quick: boolean, only?: string): Promise<O
       const ready = await p.next();
       if (ready.t !== 'ready') throw new Error(`${spec.name}: unexpected first message ${ready.t}`);
       const mustTrack = spec.setup === 'track' || spec.setup === 'detect' || spec.setup === 'debugger+detect';
-      if ((spec.setup === 'none' || spec.setup === 'events') && ready.asyncContext)
+      if (
+        (spec.setup === 'none' || spec.setup === 'events' || spec.setup === 'events-sampled') &&
+        ready.asyncContext
+      )
         throw new Error(`${spec.name}: async context is on, unexpectedly`);
       if (mustTrack && !ready.asyncContext)
         throw new Error(`${spec.name}: async context is off, unexpectedly`);
       if (ready.url !== undefined) {
-        const client = new SseClient(ready.url);
+        const client = new SseClient(ready.url, spec.setup === 'debugger+timeline' ? 'timeline' : 'graph');
         await client.connect();
         clients[processes.length - 1] = client;
       }

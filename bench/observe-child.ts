@@ -15,6 +15,7 @@ import { asyncContextEnabled } from '../src/context.js';
 import * as lib from '../src/index.js';
 import { ObsCounter, ObsRelay } from './observe-fixtures.js';
 import {
+  DEBUGGER_SETUPS,
   type FromChild,
   OBS_IN_FLIGHT,
   SETTLE_MS,
@@ -42,9 +43,10 @@ async function main(): Promise<void> {
   let close: () => Promise<void> = async () => {};
   let url: string | undefined;
   if (setup === 'events') lib.onEvent(() => {});
+  else if (setup === 'events-sampled') lib.onEvent(() => {}, { requests: 'sampled' });
   else if (setup === 'track') lib.configureDeadlocks({ trackAwaits: true });
   else if (setup === 'detect') lib.configureDeadlocks({ detect: true });
-  else if (setup === 'debugger' || setup === 'debugger+detect') {
+  else if (DEBUGGER_SETUPS.includes(setup)) {
     const entry = new URL('../debugger/index.js', import.meta.url).href;
     const { attachDebugger } = (await import(entry)) as DebuggerEntry;
     const handle = await attachDebugger({ port: 0, host: '127.0.0.1' });
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
   for (const value of [await counter.inc(), await relay.relay(), await remote.inc()]) {
     if (typeof value !== 'number') throw new Error(`a call answered ${String(value)}, not a number`);
   }
-  const settles = setup === 'events' || setup === 'debugger' || setup === 'debugger+detect';
+  const settles = setup === 'events' || setup === 'events-sampled' || DEBUGGER_SETUPS.includes(setup);
 
   // 3. Case-rounds, one at a time, as the parent asks.
   process.on('message', (message: ToChild) => {

@@ -10,8 +10,10 @@ import {
   OBS_BASELINE,
   OBS_DEBUGGER,
   OBS_DEBUGGER_DETECT,
+  OBS_DEBUGGER_TIMELINE,
   OBS_DETECT,
   OBS_EVENTS,
+  OBS_EVENTS_SAMPLED,
   OBS_ISSUE4,
   OBS_OLD,
   OBS_TRACK,
@@ -154,7 +156,7 @@ export function observeTargetRows(report: ObserveReport | undefined): string[][]
       `${detached[0]}; CPU: ${cpuWorst(report, detachedCpu)}`,
       detached[1],
     ]);
-  for (const name of [OBS_DEBUGGER, OBS_DEBUGGER_DETECT]) {
+  for (const name of [OBS_DEBUGGER, OBS_DEBUGGER_TIMELINE, OBS_DEBUGGER_DETECT]) {
     const attached = worst(report, caseCost(name), TARGET_ATTACHED);
     if (attached !== undefined)
       rows.push([
@@ -222,6 +224,7 @@ export function renderObserve(report: ObserveReport | undefined, error: string |
       `of which issue 4: ${ISSUE4_COMMIT} vs ${OLD_COMMIT}`,
       `and since: current vs ${ISSUE4_COMMIT}`,
       `${OBS_DEBUGGER} (<= +15%)`,
+      `${OBS_DEBUGGER_TIMELINE} (<= +15%)`,
       `${OBS_DEBUGGER_DETECT} (<= +15%)`,
     ],
     report.workloads.map((w) => {
@@ -241,6 +244,7 @@ export function renderObserve(report: ObserveReport | undefined, error: string |
         splitText(between(w, OBS_ISSUE4, OBS_OLD)),
         splitText(between(w, OBS_BASELINE, OBS_ISSUE4)),
         cell(OBS_DEBUGGER),
+        cell(OBS_DEBUGGER_TIMELINE),
         cell(OBS_DEBUGGER_DETECT),
       ];
     }),
@@ -318,8 +322,8 @@ function renderDecision(report: ObserveReport): string {
     ].join('\n'),
     [
       `- Await tracking turns on async context for every promise of the process, and on Node ${process.versions.node.split('.')[0]} (async hooks) that stays for good: ${range(report, OBS_TRACK, relay)} on requests that await another object's future, ${range(report, OBS_TRACK, plain)} on plain round trips. Detection adds a look every 500 ms on top: ${range(report, OBS_DETECT, all)} in all. Too much to pay by default for a diagnosis most runs never need.`,
-      `- An event listener, even an empty one, makes the runtime build every event (and worker nodes send theirs to the main thread): ${range(report, OBS_EVENTS, all)}. With nobody listening, events cost one branch.`,
-      `- The debugger: ${range(report, OBS_DEBUGGER, all)} attached with a client reading the stream; ${range(report, OBS_DEBUGGER_DETECT, all)} as \`MULTIACTIVE_DEBUG\` attaches it (with detection). It is for a developer looking at a program, not for production.`,
+      `- An event listener, even an empty one, makes the runtime build every event (and worker nodes send theirs to the main thread): ${range(report, OBS_EVENTS, all)}; one that asks for a sample of requests (\`{ requests: 'sampled' }\`, what the debugger asks for by default): ${range(report, OBS_EVENTS_SAMPLED, all)}. With nobody listening, events cost one branch.`,
+      `- The debugger, attached with a client on the overview (it takes a sample of requests' events: at most about 2000 requests a second per node): ${range(report, OBS_DEBUGGER, all)}; with the client showing the timeline (every request's events): ${range(report, OBS_DEBUGGER_TIMELINE, all)}; as \`MULTIACTIVE_DEBUG\` attaches it (with detection, so await tracking): ${range(report, OBS_DEBUGGER_DETECT, all)}. The targets table above says whether each meets <= +15%.`,
       `- Detached (nothing on), the current code against ${OLD_COMMIT}: ${detachedRange(report)}. Issue 4's own part (the \`observed\` and tracking branches, the \`follows\` link of futures, policy summaries; ${ISSUE4_COMMIT} against ${OLD_COMMIT}): ${splitRange(report, OBS_ISSUE4, OBS_OLD)}; what came after it (issue 5's checkpoint request among others; current against ${ISSUE4_COMMIT}): ${splitRange(report, OBS_BASELINE, OBS_ISSUE4)}.`,
       `- Node 22 and later can run AsyncLocalStorage on AsyncContextFrame instead of async hooks (the issue expects async context to be cheap there). Node 22/24 are not installed on this machine, so that cost is unmeasured: every figure above is Node ${process.versions.node}'s. Whether tracking could be on by default there stays open until it is measured.`,
     ].join('\n'),

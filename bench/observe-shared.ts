@@ -12,12 +12,28 @@ export const OBS_IN_FLIGHT = 100;
  * async context cannot be switched off once on, so each runs in its own process):
  * - `none`: nothing (the default);
  * - `events`: one event listener that does nothing (`onEvent(() => {})`);
+ * - `events-sampled`: the same, asking for a sample of requests (`{ requests: 'sampled' }`):
+ *   what the runtime costs with the debugger in its default mode, without the debugger's work;
  * - `track`: `configureDeadlocks({ trackAwaits: true })` (async context for every promise);
  * - `detect`: `configureDeadlocks({ detect: true })` (tracking, and a look every 500 ms);
- * - `debugger`: `attachDebugger({ port: 0 })`, with one SSE client reading its stream;
- * - `debugger+detect`: the same plus detection, as `MULTIACTIVE_DEBUG` attaches it.
+ * - `debugger`: `attachDebugger({ port: 0 })`, with one SSE client reading its stream (a page
+ *   on the overview: the debugger takes a sample of requests' events);
+ * - `debugger+timeline`: the same, the client saying it shows the timeline (every request's
+ *   events);
+ * - `debugger+detect`: the same as `debugger` plus detection, as `MULTIACTIVE_DEBUG` attaches it.
  */
-export type Setup = 'none' | 'events' | 'track' | 'detect' | 'debugger' | 'debugger+detect';
+export type Setup =
+  | 'none'
+  | 'events'
+  | 'events-sampled'
+  | 'track'
+  | 'detect'
+  | 'debugger'
+  | 'debugger+timeline'
+  | 'debugger+detect';
+
+/** Set-ups that attach the debugger (and get an SSE client). */
+export const DEBUGGER_SETUPS: readonly Setup[] = ['debugger', 'debugger+timeline', 'debugger+detect'];
 
 export interface Workload {
   readonly name: string;

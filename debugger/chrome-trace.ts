@@ -17,6 +17,7 @@
 import type { MultiactiveEvent, NodeId } from '../src/index.js';
 import { jsonSafe } from './json-safe.js';
 import { type RequestRecord, RequestTracker } from './page/requests.js';
+import type { StreamEvent } from './subscription.js';
 
 export interface ChromeTraceEvent {
   readonly name: string;
@@ -39,7 +40,12 @@ export interface ChromeTrace {
 const MAIN_SCRIPT_TID = 0;
 const us = (ms: number): number => Math.round(ms * 1000);
 
-export function toChromeTrace(events: Iterable<MultiactiveEvent>): ChromeTrace {
+/**
+ * `events`: a run's events in stream order; the debugger's mode markers among them (the
+ * ring's) end, where the debugger went back to sampling, the requests whose end it no longer
+ * sees (as the page does).
+ */
+export function toChromeTrace(events: Iterable<MultiactiveEvent | StreamEvent>): ChromeTrace {
   const tracker = new RequestTracker();
   const objects = new Map<number, { name: string; node: NodeId }>();
   let last = 0;

@@ -24,10 +24,25 @@ export function safeError(error: unknown): SafeError | null {
   }
 }
 
-/** The event with its thrown value replaced; other events are returned as they are (no copy). */
-export function jsonSafe(event: MultiactiveEvent): MultiactiveEvent {
-  if ('error' in event) return { ...event, error: safeError(event.error) } as MultiactiveEvent;
-  return event;
+/**
+ * The event with its thrown value replaced; other events are returned as they are (no copy).
+ * Only an event that carries a thrown value is copied (a failed request, a failed condition or
+ * checkpoint: rare), so the debugger can call this on every event as it arrives: it costs one
+ * property read, and the ring never keeps an application's error objects alive. An `error`
+ * that is `undefined` is left as is: `JSON.stringify` leaves the field out.
+ */
+export function jsonSafe<E extends MultiactiveEvent | { readonly type: string }>(event: E): E {
+  const error = (event as { error?: unknown }).error;
+  if (error === undefined || error === null || isSafeError(error)) return event;
+  return { ...event, error: safeError(error) } as E;
+}
+
+/** Already `{ name, message }` with string values and nothing else (e.g. read from a trace). */
+function isSafeError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || error instanceof Error) return false;
+  if (Object.getPrototypeOf(error) !== Object.prototype) return false;
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  return typeof name === 'string' && typeof message === 'string' && Object.keys(error).length === 2;
 }
 
 /**

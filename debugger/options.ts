@@ -18,8 +18,13 @@ export interface DebuggerOptions {
   token?: string;
   /** Also record every event (and polled wait graphs) to this JSON-lines file. */
   trace?: string;
-  /** How many recent events the server keeps for pages opened late. @default 50_000 */
+  /** How many recent events the server keeps for pages opened late. @default 10_000 */
   ringSize?: number;
+  /**
+   * At most this many events wait for the next push to the pages (every 100 ms); beyond it the
+   * oldest are dropped, and the page counts them ("dropped N"). @default 10_000
+   */
+  batchLimit?: number;
 }
 
 export interface ResolvedOptions {
@@ -28,14 +33,19 @@ export interface ResolvedOptions {
   readonly token: string | undefined;
   readonly trace: string | undefined;
   readonly ringSize: number;
+  readonly batchLimit: number;
 }
 
 export const defaults = {
   port: 0,
   host: '127.0.0.1',
-  // 50k events is ~10 MB of JSON: enough for a page opened late to see the last seconds of a
-  // busy application (or the whole run of a small one).
-  ringSize: 50_000,
+  // 10k events is ~2 MB of JSON: with request events sampled (at most ~2000 requests a second
+  // per node, ~6 events each), about the last second of a busy node; the whole run of a small
+  // application.
+  ringSize: 10_000,
+  // 100k events a second reach a page at most: more than a browser draws, and a bound on the
+  // server's memory however fast the application runs with every request observed.
+  batchLimit: 10_000,
 } as const;
 
 export function isLoopback(host: string): boolean {
@@ -54,7 +64,14 @@ export function resolveOptions(options: DebuggerOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new ArgumentError(`Expected the debugger options to be an object, got ${shown(options)}`);
   }
-  const { port = defaults.port, host = defaults.host, token, trace, ringSize = defaults.ringSize } = options;
+  const {
+    port = defaults.port,
+    host = defaults.host,
+    token,
+    trace,
+    ringSize = defaults.ringSize,
+    batchLimit = defaults.batchLimit,
+  } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ArgumentError(
       `Expected \`port\` to be an integer from 0 to 65535 (0: any free port), got ${shown(port)}`,
@@ -72,11 +89,14 @@ export function resolveOptions(options: DebuggerOptions = {}): ResolvedOptions {
   if (!Number.isInteger(ringSize) || ringSize < 1) {
     throw new ArgumentError(`Expected \`ringSize\` to be an integer >= 1, got ${shown(ringSize)}`);
   }
+  if (!Number.isInteger(batchLimit) || batchLimit < 1) {
+    throw new ArgumentError(`Expected \`batchLimit\` to be an integer >= 1, got ${shown(batchLimit)}`);
+  }
   if (!isLoopback(host) && token === undefined) {
     throw new ArgumentError(
       `The debugger would serve the application's method names and arguments on \`${host}\`, beyond this machine. ` +
         'Pass a `token` (or set MULTIACTIVE_DEBUG_TOKEN) that every request must carry, or bind 127.0.0.1.',
     );
   }
-  return { port, host, token, trace, ringSize };
+  return { port, host, token, trace, ringSize, batchLimit };
 }

@@ -4,17 +4,26 @@
  * the application only through the package's public entry.
  *
  * Data flow:
- * 1. Every event goes, JSON-safe, into a bounded ring (a page opened late sees the recent past)
- *    and, while a page is connected, into a batch pushed every `BATCH_MS`.
+ * 0. The subscription takes a sample of requests' events (`requests: 'sampled'`, see
+ *    subscription.ts) and every request's only while needed: a page shows the timeline
+ *    (`POST /api/view`), or a trace is recorded (`trace`, or `recordTrace` anywhere in the
+ *    process). A switch puts a `debugger.mode` marker in the stream.
+ * 1. Every event goes as it is (copied only if it carries a thrown value, see json-safe.ts)
+ *    into a ring bounded by count (a page opened late sees the recent past) and, while a page
+ *    is connected, into a batch pushed every `BATCH_MS`, also bounded by count: past
+ *    `batchLimit` the oldest are dropped, and the push says how many (the page shows it). A
+ *    page that does not show the timeline gets the lean stream (no steps of requests).
  * 2. While at least one page is connected, `waitGraph()` is polled every `POLL_MS`, one poll at
  *    a time (the next is scheduled when the previous answered), and pushed.
- * 3. A page that connects gets `hello` (the server clock), the ring in chunks, the deadlocks
- *    found so far and the last wait graph; then the live batches. On reconnection it gets all
- *    of it again and starts over (the page resets on `hello`).
+ * 3. A page that connects gets `hello` (the server clock, its client id, the request mode), the
+ *    ring in chunks, the deadlocks found so far and the last wait graph; then the live
+ *    batches (the pending batch is pushed to the other pages first, so no event comes twice).
+ *    On reconnection it gets all of it again and starts over (the page resets on `hello`).
  *
- * Endpoints: `GET /` (the page) and its static files, `GET /api/events` (SSE), `GET
- * /api/snapshot` (the same as one JSON), `POST /api/deadlocks` (`findDeadlocks()` now), `GET
- * /trace.jsonl` (the ring as a trace file), `GET /trace.json` (the ring in Chrome trace format).
+ * Endpoints: `GET /` (the page) and its static files, `GET /api/events` (SSE), `POST
+ * /api/view?client=&view=` (what a page shows), `GET /api/snapshot` (the same as one JSON),
+ * `POST /api/deadlocks` (`findDeadlocks()` now), `GET /trace.jsonl` (the ring as a trace
+ * file), `GET /trace.json` (the ring in Chrome trace format).
  *
  * Security (docs/debugger.md): loopback by default; any other address needs a token, which
  * every request must carry (`?token=`, `Authorization: Bearer`, or the HttpOnly SameSite cookie
@@ -33,7 +42,6 @@ import {
   type Deadlock,
   findDeadlocks,
   type MultiactiveEvent,
-  onEvent,
   type WaitGraph,
   waitGraph,
 } from '../src/index.js';
@@ -41,7 +49,8 @@ import { toChromeTrace } from './chrome-trace.js';
 import { Ring } from './event-ring.js';
 import { jsonSafe, toJson } from './json-safe.js';
 import { type DebuggerOptions, isLoopback, resolveOptions } from './options.js';
-import { TRACE_FORMAT, TraceWriter } from './trace.js';
+import { ModalSubscription, type ModeMarker, type RequestMode, type StreamEvent } from './subscription.js';
+import { onRecordingChange, recordingInProgress, TRACE_FORMAT, TraceWriter } from './trace.js';
 
 /** A running debugger. */
 export interface DebuggerHandle {
@@ -86,6 +95,12 @@ const securityHeaders = {
   'Cache-Control': 'no-store',
 };
 
+/** A connected page: `view` is what it shows (`undefined` until it said). */
+interface Client {
+  readonly id: string;
+  view: string | undefined;
+}
+
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /**
@@ -93,52 +108,104 @@ const sha256 = (text: string): Buffer => createHash('sha256').update(text).diges
  * `ArgumentError` for bad options (a non-loopback `host` without `token` among them).
  */
 export async function attachDebugger(options: AttachOptions = {}): Promise<DebuggerHandle> {
-  const { port, host, token, trace: tracePath, ringSize } = resolveOptions(options);
+  const { port, host, token, trace: tracePath, ringSize, batchLimit } = resolveOptions(options);
   const keepAlive = options.keepAlive ?? true;
   const tokenHash = token === undefined ? undefined : sha256(token);
 
-  const ring = new Ring<MultiactiveEvent>(ringSize);
-  const deadlocks = new Ring<MultiactiveEvent>(DEADLOCKS_KEPT);
+  const ring = new Ring<StreamEvent>(ringSize);
+  const deadlocks = new Ring<StreamEvent>(DEADLOCKS_KEPT);
   const trace = tracePath === undefined ? undefined : new TraceWriter(tracePath);
-  const clients = new Set<ServerResponse>();
-  let batch: MultiactiveEvent[] = [];
+  /** Connected pages, each with the view it shows (see `POST /api/view`). */
+  const clients = new Map<ServerResponse, Client>();
+  const clientsById = new Map<string, Client>();
+  let nextClient = 1;
+  // Events waiting for the next push: bounded by count, the oldest dropped first (see
+  // `batchLimit`); how many were dropped goes with the push.
+  const batch = new Ring<StreamEvent>(batchLimit);
   let batchTimer: NodeJS.Timeout | undefined;
   let pollTimer: NodeJS.Timeout | undefined;
   let polling = false;
   let lastGraph: { graph?: WaitGraph; error?: string } | undefined;
   let closed: Promise<void> | undefined;
 
-  const unsubscribe = onEvent((event) => {
+  // Per event: a ring slot, a type check and, with a page connected, a batch slot. No copy
+  // (jsonSafe copies only an event that carries a thrown value), no closure, no timer per event.
+  const take = (event: MultiactiveEvent): void => {
     const safe = jsonSafe(event);
     ring.push(safe);
     if (safe.type === 'deadlock.found') deadlocks.push(safe);
-    trace?.event(event);
-    if (clients.size === 0) return;
-    batch.push(safe);
+    if (trace !== undefined) trace.event(safe);
+    if (clients.size !== 0) toBatch(safe);
+  };
+  const subscription = new ModalSubscription(take, wantedMode());
+  const stopWatchingRecordings = onRecordingChange(updateMode);
+
+  function toBatch(event: StreamEvent): void {
+    batch.push(event);
     if (batchTimer === undefined) {
       batchTimer = setTimeout(flushBatch, BATCH_MS);
       if (!keepAlive) batchTimer.unref();
     }
-  });
+  }
+
+  /**
+   * Every request's events while they are needed: a trace is being recorded (this debugger's
+   * own, or `recordTrace`, which makes the runtime build them all anyway), or a page shows the
+   * timeline; a sample otherwise.
+   */
+  function wantedMode(): RequestMode {
+    if (trace !== undefined || recordingInProgress()) return 'all';
+    for (const client of clients.values()) if (client.view === 'timeline') return 'all';
+    return 'sampled';
+  }
+
+  function updateMode(): void {
+    if (closed !== undefined) return;
+    if (!subscription.set(wantedMode())) return;
+    const marker: ModeMarker = {
+      type: 'debugger.mode',
+      time: performance.now(),
+      requests: subscription.mode,
+    };
+    ring.push(marker);
+    if (clients.size !== 0) toBatch(marker);
+  }
 
   function send(res: ServerResponse, name: string, data: unknown): void {
+    sendJson(res, name, toJson(data));
+  }
+
+  function sendJson(res: ServerResponse, name: string, json: string): void {
     if (res.writableLength > MAX_PENDING_BYTES) {
       res.destroy(); // too slow: see MAX_PENDING_BYTES
       return;
     }
-    res.write(`event: ${name}\ndata: ${toJson(data)}\n\n`);
+    res.write(`event: ${name}\ndata: ${json}\n\n`);
   }
 
   function broadcast(name: string, data: unknown): void {
-    for (const res of clients) send(res, name, data);
+    const json = toJson(data);
+    for (const res of clients.keys()) sendJson(res, name, json);
   }
 
+  /**
+   * Pushes the batch: every event to a page that shows the timeline, the lean stream to the
+   * others (see `lean`). Each variant is turned into JSON once, whatever the number of pages.
+   */
   function flushBatch(): void {
+    if (batchTimer !== undefined) clearTimeout(batchTimer);
     batchTimer = undefined;
-    if (batch.length === 0) return;
-    const events = batch;
-    batch = [];
-    broadcast('events', { now: performance.now(), events });
+    if (batch.total === 0) return;
+    const dropped = batch.dropped;
+    const events = batch.toArray();
+    batch.clear();
+    let full: string | undefined;
+    let thin: string | undefined;
+    const now = performance.now();
+    for (const [res, client] of clients) {
+      if (client.view === 'timeline') sendJson(res, 'events', (full ??= toJson({ now, events, dropped })));
+      else sendJson(res, 'events', (thin ??= toJson({ now, events: lean(events), dropped })));
+    }
   }
 
   // One poll at a time, and only while a page is connected (waitGraph asks every node).
@@ -171,17 +238,50 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
       Connection: 'keep-alive',
     });
     res.write('retry: 1000\n\n');
-    send(res, 'hello', { now: performance.now(), total: ring.total, kept: ring.size });
+    // What is waiting for the next push is in the ring too: push it to the other pages now,
+    // so that this page gets each event once (in the backlog) and the batches after it.
+    flushBatch();
+    const client: Client = { id: `c${nextClient++}`, view: undefined };
+    send(res, 'hello', {
+      now: performance.now(),
+      total: ring.total,
+      kept: ring.size,
+      client: client.id,
+      requests: subscription.mode,
+    });
     const backlog = ring.toArray();
     for (let i = 0; i < backlog.length; i += CHUNK) {
-      send(res, 'events', { now: performance.now(), events: backlog.slice(i, i + CHUNK) });
+      send(res, 'events', { now: performance.now(), events: backlog.slice(i, i + CHUNK), dropped: 0 });
     }
     // Deadlocks found before the ring's window still show (the page ignores repeats).
-    if (deadlocks.size > 0) send(res, 'events', { now: performance.now(), events: deadlocks.toArray() });
+    if (deadlocks.size > 0)
+      send(res, 'events', { now: performance.now(), events: deadlocks.toArray(), dropped: 0 });
     if (lastGraph !== undefined) send(res, 'waits', lastGraph);
-    clients.add(res);
+    clients.set(res, client);
+    clientsById.set(client.id, client);
     schedulePoll(0);
-    req.on('close', () => clients.delete(res));
+    req.on('close', () => {
+      clients.delete(res);
+      clientsById.delete(client.id);
+      if (client.view === 'timeline') updateMode();
+    });
+  }
+
+  /** `POST /api/view?client=c1&view=timeline`: what the page shows now (`hidden`: nothing). */
+  function setView(res: ServerResponse, url: URL): void {
+    const client = clientsById.get(url.searchParams.get('client') ?? '');
+    const view = url.searchParams.get('view') ?? '';
+    if (!/^[a-z]{1,20}$/.test(view)) {
+      text(res, 400, 'Bad Request: view=<name> expected\n');
+      return;
+    }
+    if (client === undefined) {
+      text(res, 404, 'Not found: no such page (it reconnected?)\n');
+      return;
+    }
+    client.view = view;
+    updateMode();
+    json(res, 200, { requests: subscription.mode });
   }
 
   /** Whether the request carries the token (always true without one), and whether in its query. */
@@ -222,6 +322,8 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
         return staticFile(res, 'index.html', auth.viaQuery && token !== undefined ? token : undefined);
       case 'GET /api/events':
         return openStream(req, res);
+      case 'POST /api/view':
+        return setView(res, url);
       case 'GET /api/snapshot':
         return json(res, 200, {
           now: performance.now(),
@@ -307,7 +409,8 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
       });
     });
   } catch (error) {
-    unsubscribe();
+    subscription.close();
+    stopWatchingRecordings();
     await trace?.close().catch(() => undefined);
     throw error;
   }
@@ -321,11 +424,13 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
     url,
     close() {
       closed ??= (async () => {
-        unsubscribe();
+        subscription.close();
+        stopWatchingRecordings();
         if (batchTimer !== undefined) clearTimeout(batchTimer);
         if (pollTimer !== undefined) clearTimeout(pollTimer);
-        for (const res of clients) res.end();
+        for (const res of clients.keys()) res.end();
         clients.clear();
+        clientsById.clear();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const socket of sockets) socket.destroy();
         await stopped;
@@ -334,6 +439,23 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
       return closed;
     },
   };
+}
+
+/**
+ * What a page that does not show the timeline needs of the live stream: everything but the
+ * steps of requests (`request.admitted`, `started`, `waiting`, `resumed`, `finished`,
+ * `cancelled`), which only the timeline draws. The Objects view counts calls from
+ * `request.sent` and `call.remote`; the Object and Deadlocks views read the wait-for graph and
+ * the deadlock events. Turning events into JSON is most of the server's work per event: this
+ * sends about a quarter of them. Time: O(events).
+ */
+function lean(events: readonly StreamEvent[]): StreamEvent[] {
+  const out: StreamEvent[] = [];
+  for (const event of events) {
+    const type = event.type;
+    if (type === 'request.sent' || !type.startsWith('request.')) out.push(event);
+  }
+  return out;
 }
 
 function isLoopbackOrigin(origin: string): boolean {

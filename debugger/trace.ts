@@ -14,6 +14,7 @@ import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream';
 import { ArgumentError, type MultiactiveEvent, onEvent, type WaitGraph, waitGraph } from '../src/index.js';
 import { jsonSafe, toJson } from './json-safe.js';
+import type { ModeMarker } from './subscription.js';
 
 export const TRACE_FORMAT = 'multiactive-trace';
 
@@ -33,12 +34,17 @@ export interface TraceWaits {
   readonly graph: WaitGraph;
 }
 
-export type TraceLine = TraceHeader | TraceWaits | MultiactiveEvent;
+export type TraceLine = TraceHeader | TraceWaits | ModeMarker | MultiactiveEvent;
 
 export interface Trace {
   readonly header: TraceHeader;
   readonly events: MultiactiveEvent[];
   readonly waitGraphs: TraceWaits[];
+  /**
+   * Where the debugger's request mode changed (a file saved from a live page's ring): before a
+   * switch to `'all'`, only a sample of requests is in `events`.
+   */
+  readonly modes: ModeMarker[];
 }
 
 const FLUSH_MS = 100;
@@ -113,6 +119,27 @@ export class TraceWriter {
   }
 }
 
+// Recordings in progress (recordTrace): while one runs, the runtime builds every request's
+// events anyway, so an attached debugger takes them all too (see server.ts).
+let recordings = 0;
+const recordingHooks = new Set<() => void>();
+
+/** Whether a `recordTrace` recording is in progress in this process. */
+export function recordingInProgress(): boolean {
+  return recordings > 0;
+}
+
+/** Calls `hook` whenever a recording starts or stops; returns the function that stops it. */
+export function onRecordingChange(hook: () => void): () => void {
+  recordingHooks.add(hook);
+  return () => recordingHooks.delete(hook);
+}
+
+function recordingChanged(by: 1 | -1): void {
+  recordings += by;
+  for (const hook of recordingHooks) hook();
+}
+
 export interface RecordTraceOptions {
   /** Also poll `waitGraph()` every so many milliseconds and record it (`0`: never). @default 0 */
   waitGraphIntervalMs?: number;
@@ -131,7 +158,9 @@ export interface TraceRecording {
  */
 export function recordTrace(path: string, options: RecordTraceOptions = {}): TraceRecording {
   const writer = new TraceWriter(path);
-  const unsubscribe = onEvent((event) => writer.event(event));
+  // Every request's events (`requests: 'all'`, the default): a trace is read request by request.
+  const unsubscribe = onEvent((event) => writer.event(event), { requests: 'all' });
+  recordingChanged(1);
   const interval = options.waitGraphIntervalMs ?? 0;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -155,9 +184,12 @@ export function recordTrace(path: string, options: RecordTraceOptions = {}): Tra
   return {
     path,
     stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      unsubscribe();
+      if (!stopped) {
+        stopped = true;
+        if (timer !== undefined) clearTimeout(timer);
+        unsubscribe();
+        recordingChanged(-1);
+      }
       return writer.close();
     },
   };
@@ -170,6 +202,7 @@ export function recordTrace(path: string, options: RecordTraceOptions = {}): Tra
 export function readTrace(text: string): Trace {
   const events: MultiactiveEvent[] = [];
   const waitGraphs: TraceWaits[] = [];
+  const modes: ModeMarker[] = [];
   let header: TraceHeader | undefined;
   for (const raw of text.split('\n')) {
     if (raw.trim() === '') continue;
@@ -181,6 +214,7 @@ export function readTrace(text: string): Trace {
     }
     if (line.type === 'trace.header') header = line;
     else if (line.type === 'trace.waits') waitGraphs.push(line);
+    else if (line.type === 'debugger.mode') modes.push(line);
     else events.push(line);
   }
   if (header?.format !== TRACE_FORMAT) {
@@ -188,5 +222,5 @@ export function readTrace(text: string): Trace {
       `Not a multiactive trace: expected a line {"type":"trace.header","format":"${TRACE_FORMAT}",...} (written by recordTrace or attachDebugger({ trace }))`,
     );
   }
-  return { header, events, waitGraphs };
+  return { header, events, waitGraphs, modes };
 }

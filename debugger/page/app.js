@@ -27,6 +27,10 @@ const state = {
   rendered: -1,
   /** @type {EventSource | undefined} */
   source: undefined,
+  /** @type {string | undefined} this page's id on the server (from `hello`), to say what it shows */
+  client: undefined,
+  /** The view last reported to the server. */
+  reported: '',
 };
 
 const actions = {
@@ -42,17 +46,56 @@ function connect() {
   state.mode = 'live';
   const source = new EventSource('api/events');
   state.source = source;
-  source.addEventListener('hello', () => {
+  source.addEventListener('hello', (message) => {
     // A fresh connection replays the server's ring: start over.
+    const hello = JSON.parse(message.data);
     state.model = new Model();
+    state.model.requestMode = hello.requests;
+    state.client = hello.client;
+    state.reported = '';
     setStatus('live');
+    reportView();
   });
   source.addEventListener('events', (message) => {
-    const { events } = JSON.parse(message.data);
+    const { events, dropped } = JSON.parse(message.data);
     for (const event of events) state.model.add(event);
+    if (dropped > 0) {
+      state.model.dropped += dropped;
+      state.model.version++;
+    }
   });
   source.addEventListener('waits', (message) => state.model.setWaits(JSON.parse(message.data)));
   source.addEventListener('error', () => setStatus('disconnected: retrying…'));
+}
+
+/**
+ * Tells the server what this page shows, so that it takes every request's events while a
+ * timeline is on screen and only a sample otherwise (the overview's cost stays low).
+ */
+function reportView() {
+  if (state.mode !== 'live' || state.client === undefined) return;
+  const view = document.visibilityState === 'hidden' ? 'hidden' : state.view;
+  if (view === state.reported) return;
+  state.reported = view;
+  const query = `client=${encodeURIComponent(state.client)}&view=${encodeURIComponent(view)}`;
+  fetch(`api/view?${query}`, { method: 'POST' })
+    .then((response) => (response.ok ? response.json() : undefined))
+    .then((body) => {
+      if (body?.requests !== undefined && state.model.requestMode === undefined)
+        state.model.requestMode = body.requests;
+    })
+    .catch(() => {
+      state.reported = ''; // try again on the next change
+    });
+}
+
+/** The header's "all requests" / "sampled 1 in N". */
+function requestsText() {
+  const { model } = state;
+  if (state.mode !== 'live' && model.requestMode === undefined) return '';
+  if (model.requestMode === 'all') return ' · all requests';
+  if (model.requestMode === 'sampled') return ` · sampled 1 in ${model.sampleNow()}`;
+  return '';
 }
 
 async function findNow() {
@@ -79,6 +122,7 @@ async function openTrace(file) {
     const model = modelFromTrace(await file.text());
     state.source?.close();
     state.source = undefined;
+    state.client = undefined;
     state.mode = 'trace';
     state.model = model;
     setStatus(`trace ${file.name}`);
@@ -100,6 +144,7 @@ function setStatus(status) {
 function show(view) {
   state.view = view;
   state.rendered = -1;
+  reportView();
   render();
 }
 
@@ -114,8 +159,12 @@ function render() {
     model.deadlocks.length > 0 ? `(${model.deadlocks.length})` : '';
   document.getElementById('back-live').hidden = state.mode === 'live';
   const age = model.waits?.graph ? ` · wait-for graph of ${model.waits.graph.nodes.length} node(s)` : '';
+  const dropped = model.dropped > 0 ? ` · dropped ${model.dropped}` : '';
   document.getElementById('status').textContent =
-    `${state.status} · ${model.objects.size} objects · ${model.eventCount} events${age}${state.paused ? ' · paused' : ''}`;
+    `${state.status} · ${model.objects.size} objects · ${model.eventCount} events${dropped}${age}${state.paused ? ' · paused' : ''}`;
+  const requests = document.getElementById('requests-mode');
+  requests.textContent = requestsText().slice(3);
+  requests.dataset.requests = model.requestMode ?? '';
 
   let content;
   if (state.view === 'graph') content = graphView(model, actions);
@@ -160,6 +209,7 @@ function start() {
     fromHash();
     show(state.view);
   });
+  document.addEventListener('visibilitychange', reportView);
   connect();
   render();
   setInterval(() => {

@@ -14,14 +14,30 @@ export interface ObjectInfo {
   limit: number | null;
   hardLimit: boolean;
   terminated: boolean;
+  /** Requests it finished since it was created (`ObjectSnapshot.served` of the last wait-for graph that listed it). */
+  served: number | undefined;
+  /** The time of that graph. */
+  servedAt: number | undefined;
+  /** Requests per second between the last two graphs that listed it (exact). */
+  servedRate: number | undefined;
 }
 
 export interface Edge {
   from: number | 'main';
   to: number;
+  /** Calls, each send counted as the requests it stands for (`request.sent.sample`). */
   count: number;
+  /** Some send stood for more than one call: `count` is an estimate. */
+  approx: boolean;
+  /** Send times, oldest first, from `head` on within the rate window. */
   recent: number[];
+  /** The calls each of `recent` stands for. */
+  weights: number[];
   head: number;
+  /** Calls in the rate window (the sum of `weights` from `head`). */
+  inWindow: number;
+  /** Sends in the rate window that stood for more than one call. */
+  approxInWindow: number;
 }
 
 export interface FoundDeadlock {
@@ -39,7 +55,15 @@ export declare class Model {
   now: number;
   first: number | undefined;
   eventCount: number;
+  dropped: number;
+  requestMode: 'all' | 'sampled' | 'none' | undefined;
+  readonly samples: Map<number | string, { sample: number; time: number }>;
+  allSince: number | undefined;
+  graphTime: number | undefined;
   version: number;
+  sampleNow(): number;
+  servedRate(object: ObjectInfo): number | undefined;
+  rateApprox(edge: Edge): boolean;
   add(event: unknown): void;
   addDeadlock(deadlock: Deadlock, time: number, source: string): boolean;
   setWaits(waits: { graph?: WaitGraph; error?: string }): void;

@@ -48,9 +48,17 @@ export class RequestTracker {
         const record = this.record(event.request);
         record.sentAt = event.time;
         record.callerRequestId = event.callerRequestId ?? undefined;
+        record.callerObjectId = event.callerObjectId ?? undefined;
+        record.sample = typeof event.sample === 'number' && event.sample > 1 ? event.sample : 1;
         if (event.via) record.via = `${event.via.node}:${event.via.rid}`;
         return record;
       }
+      case 'debugger.mode':
+        // Back to a sample: requests in flight that were not sampled send nothing more. End
+        // them here (`cut`) rather than show them in service for ever; a sampled one that
+        // finishes later gets its real end.
+        if (event.requests !== 'all') this.cutOpen(event.time);
+        return undefined;
       case 'request.started': {
         const record = this.record(event.request);
         record.start = event.time;
@@ -73,12 +81,14 @@ export class RequestTracker {
       case 'request.finished':
       case 'request.cancelled': {
         const record = this.record(event.request);
+        const wasCut = record.cut;
         record.end = event.time;
+        record.cut = false;
         record.ok = event.type === 'request.finished' ? event.ok : false;
         const open = record.segments.at(-1);
-        if (open !== undefined && open.end === undefined) open.end = event.time;
+        if (open !== undefined && (open.end === undefined || wasCut)) open.end = event.time;
         if (record.lane !== undefined) this.lanesOf(record.objectId)[record.lane] = event.time;
-        this.finished.push(record.requestId);
+        if (!wasCut) this.finished.push(record.requestId);
         return record;
       }
       default:
@@ -99,12 +109,36 @@ export class RequestTracker {
   }
 
   /**
+   * Ends, at `time`, every request not finished (see 'debugger.mode'). Time: O(requests).
+   * @param {number} time
+   */
+  cutOpen(time) {
+    for (const record of this.requests.values()) {
+      if (record.end !== undefined) continue;
+      record.end = time;
+      record.cut = true;
+      const open = record.segments.at(-1);
+      if (open !== undefined && open.end === undefined) open.end = time;
+      if (record.lane !== undefined) this.lanesOf(record.objectId)[record.lane] = time;
+      this.finished.push(record.requestId);
+    }
+  }
+
+  /**
    * Forget the oldest finished requests beyond `keep`, so a long session stays bounded.
    * @param {number} keep
    */
   prune(keep) {
     while (this.finished.length - this.finishedHead > keep) {
       this.requests.delete(this.finished[this.finishedHead++]);
+    }
+    // Requests whose end never comes here (the stream without their steps, or not sampled
+    // after a switch): beyond twice `keep`, forget the oldest seen, finished or not.
+    if (this.requests.size > keep * 2) {
+      for (const id of this.requests.keys()) {
+        if (this.requests.size <= keep) break;
+        this.requests.delete(id);
+      }
     }
     // Compact the head-indexed queue once half of it is consumed: amortised O(1).
     if (this.finishedHead > 1024 && this.finishedHead * 2 > this.finished.length) {
@@ -125,10 +159,13 @@ export class RequestTracker {
         group: ref.group ?? undefined,
         sentAt: undefined,
         callerRequestId: undefined,
+        callerObjectId: undefined,
+        sample: 1,
         via: undefined,
         start: undefined,
         end: undefined,
         ok: undefined,
+        cut: false,
         lane: undefined,
         segments: [],
       };

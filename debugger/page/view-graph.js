@@ -1,13 +1,14 @@
 /**
  * View 1, the object graph: a column per node (the main script's calls in a column of their
- * own), a box per active object, an arrow per (caller object -> callee object) with the
- * number of calls and the rate over the last few seconds. Click an object to open it.
+ * own), a box per active object with the requests it served (exact, from the wait-for graph),
+ * an arrow per (caller object -> callee object) with the number of calls and the rate over the
+ * last few seconds, "≈" when counted from a sample of requests. Click an object to open it.
  */
 import { arrowMarker, h, s } from './dom.js';
 import { MAIN_SCRIPT, RATE_WINDOW_MS } from './model.js';
 
 const BOX_W = 190;
-const BOX_H = 54;
+const BOX_H = 70;
 const COLUMN_GAP = 150;
 const ROW_GAP = 26;
 const TOP = 48;
@@ -46,7 +47,12 @@ export function graphView(model, actions) {
         : snapshot === undefined
           ? 'idle'
           : `${snapshot.active} active · ${snapshot.waiting} waiting · ${queued} queued`;
-      place(label, { key: object.objectId, name: object.name, detail, object });
+      const rate = model.servedRate(object);
+      const served =
+        object.served === undefined
+          ? ''
+          : `${object.served} served${rate === undefined ? '' : ` · ${rate.toFixed(1)}/s`}`;
+      place(label, { key: object.objectId, name: object.name, detail, served, object });
     }
   }
   if (columns.size === 0) return h('p', { class: 'empty' }, 'No active object yet.');
@@ -81,7 +87,10 @@ export function graphView(model, actions) {
     const from = at.get(edge.from);
     const to = at.get(edge.to);
     if (from === undefined || to === undefined) return null;
-    const label = `${edge.count} call${edge.count === 1 ? '' : 's'} · ${model.rate(edge).toFixed(1)}/s`;
+    // Counted from sampled sends (each standing for `sample` calls): an estimate.
+    const count = `${edge.approx ? '≈' : ''}${edge.count} call${edge.count === 1 ? '' : 's'}`;
+    const rate = `${model.rateApprox(edge) ? '≈' : ''}${model.rate(edge).toFixed(1)}/s`;
+    const label = `${count} · ${rate}`;
     let d;
     let mid;
     if (from === to) {
@@ -126,6 +135,9 @@ export function graphView(model, actions) {
       s('rect', { x, y, width: BOX_W, height: BOX_H, rx: 6 }),
       s('text', { class: 'object-name', x: x + 10, y: y + 21 }, box.name),
       s('text', { class: 'object-detail', x: x + 10, y: y + 40 }, box.detail),
+      box.served
+        ? s('text', { class: 'object-detail object-served', x: x + 10, y: y + 58 }, box.served)
+        : null,
     ),
   );
 
@@ -135,7 +147,7 @@ export function graphView(model, actions) {
     h(
       'p',
       { class: 'hint' },
-      `Arrows: calls from the requests of one object to another, with their count and rate over the last ${RATE_WINDOW_MS / 1000} s. Click an object to see its queue.`,
+      `Arrows: calls from the requests of one object to another, with their count and rate over the last ${RATE_WINDOW_MS / 1000} s (≈: estimated from a sample of requests). Served: requests each object finished, and their rate (exact). Click an object to see its queue.`,
     ),
     s(
       'svg',

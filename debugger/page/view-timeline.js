@@ -141,6 +141,11 @@ export function timelineView(model, options) {
       { class: 'hint' },
       `${duration(span)} shown. Bars: requests in service (lighter, hatched: in wait-by-necessity); arrows: from a send to the start of its service.`,
       leftOut > 0 ? ` The ${leftOut} oldest requests of the window are left out.` : '',
+      model.requestMode === 'sampled'
+        ? ` Only a sample of requests is shown (1 in ${model.sampleNow()}): the debugger takes every request while a page shows this view.`
+        : model.allSince !== undefined && model.allSince > t0
+          ? ` Every request from ${duration(model.allSince - t0)} on; before it, only a sample.`
+          : '',
     ),
     s(
       'svg',

@@ -34,6 +34,12 @@ describe('JSON-safe events', () => {
       hardLimit: false,
     };
     expect(jsonSafe(limits)).toBe(limits);
+    // A request that did not fail: no copy either (JSON leaves `error: undefined` out).
+    const ok = { type: 'request.finished', time: 1, request: ref, ok: true, error: undefined } as const;
+    expect(jsonSafe(ok)).toBe(ok);
+    // Already safe (read back from a trace): not copied again.
+    const safe = { ...ok, ok: false, error: { name: 'TypeError', message: 'x' } };
+    expect(jsonSafe(safe)).toBe(safe);
     expect(JSON.parse(toJson(limits)).limit).toBeNull();
   });
 

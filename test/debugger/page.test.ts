@@ -136,6 +136,39 @@ describe.skipIf(skip)('the debugger page in chromium', () => {
     }
   });
 
+  it('shows the request mode in the header, takes every request while the timeline is open, and counts dropped events', async () => {
+    class Tally {
+      n = 0;
+      add(): number {
+        return ++this.n;
+      }
+    }
+    const debug = await attachDebugger({ batchLimit: 20 });
+    const tally = newActive(Tally);
+    const modeText = page.locator('#requests-mode');
+    try {
+      await page.goto(debug.url);
+      await page.waitForSelector('body[data-connection="live"]', WAIT);
+      await page.waitForSelector('#requests-mode[data-requests="sampled"]', WAIT);
+      expect(await modeText.textContent()).toMatch(/^sampled 1 in \d+$/);
+
+      await page.click('#tabs button[data-view="timeline"]');
+      await page.waitForSelector('#requests-mode[data-requests="all"]', WAIT);
+      expect(await modeText.textContent()).toBe('all requests');
+
+      // More events than one push holds: the oldest are dropped, and the header says how many.
+      await Promise.all(Array.from({ length: 50 }, () => tally.add()));
+      await page.locator('#status', { hasText: /· dropped \d+/ }).waitFor(WAIT);
+
+      await page.click('#tabs button[data-view="graph"]');
+      await page.waitForSelector('#requests-mode[data-requests="sampled"]', WAIT);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await terminate(tally);
+      await debug.close();
+    }
+  });
+
   it('shows names that look like markup as text, and runs none of it', async () => {
     const evil = '<img src=x onerror="window.__xss=1">';
     @Group(evil, { selfCompatible: true })

@@ -134,9 +134,27 @@ describe('the debugger server', () => {
         sse.messages
           .filter((m) => m.event === 'events')
           .flatMap((m) => (m.data as { events: MultiactiveEvent[] }).events);
-      await sse.waitFor((m) => m.event === 'hello');
+      const hello = await sse.waitFor((m) => m.event === 'hello');
       expect(events().some((e) => e.type === 'request.finished' && e.request.method === 'add')).toBe(true);
 
+      // Not on the timeline: the live stream leaves out the steps of requests (the lean stream).
+      const before = sse.messages.length;
+      await counter.add(5);
+      const pushed = (from: number): MultiactiveEvent[] =>
+        sse.messages
+          .slice(from)
+          .filter((m) => m.event === 'events')
+          .flatMap((m) => (m.data as { events: MultiactiveEvent[] }).events);
+      await sse.waitFor(
+        (m) => sse.messages.indexOf(m) >= before && pushed(before).some((e) => e.type === 'request.sent'),
+      );
+      expect(pushed(before).map((e) => e.type)).not.toContain('request.finished');
+
+      // On the timeline: every event.
+      const client = (hello.data as { client: string }).client;
+      expect((await fetch(`${url}api/view?client=${client}&view=timeline`, { method: 'POST' })).status).toBe(
+        200,
+      );
       await counter.add(2);
       await counter.fail().catch(() => undefined);
       await sse.waitFor(
@@ -149,7 +167,7 @@ describe('the debugger server', () => {
       const failed = events().find((e) => e.type === 'request.finished' && e.request.method === 'fail');
       // Thrown values arrive JSON-safe: name and message only.
       expect(failed).toMatchObject({ ok: false, error: { name: 'TypeError', message: 'boom <b>' } });
-      expect(events().filter((e) => e.type === 'request.sent')).toHaveLength(3);
+      expect(events().filter((e) => e.type === 'request.sent')).toHaveLength(4);
 
       // The wait-for graph is polled while a page is connected.
       const waits = await sse.waitFor((m) => m.event === 'waits');

@@ -250,4 +250,115 @@ describe("the page's model", () => {
       expect(model.edges.get('1->2')?.count, `call.remote ${remoteFirst ? 'first' : 'second'}`).toBe(1);
     }
   });
+
+  it('scales edge counts and rates by the sample each send stands for, and marks them approximate', () => {
+    const ref = (requestId: number, objectId: number) => ({
+      requestId,
+      objectId,
+      className: 'C',
+      method: 'm',
+      group: undefined,
+    });
+    const model = new Model();
+    const sent = (requestId: number, time: number, sample: number, callerObjectId: number | undefined) =>
+      model.add({
+        type: 'request.sent',
+        time,
+        request: ref(requestId, 2),
+        callerRequestId: undefined,
+        callerObjectId,
+        via: undefined,
+        sample,
+      });
+    // Exact while every request is observed...
+    sent(1, 1000, 1, 1);
+    sent(2, 1100, 1, 1);
+    const edge = model.edges.get('1->2')!;
+    expect(edge).toMatchObject({ count: 2, approx: false });
+    expect(model.rateApprox(edge)).toBe(false);
+    // ... an estimate once a send stands for 8: its caller object named by the sender.
+    sent(3, 1200, 8, 1);
+    expect(edge).toMatchObject({ count: 10, approx: true });
+    expect(model.rate(edge)).toBeCloseTo(10 / 5);
+    expect(model.rateApprox(edge)).toBe(true);
+    // Sends outside the rate window leave the rate (and its "≈") but not the count.
+    sent(4, 1200 + 6000, 1, 1);
+    expect(edge.count).toBe(11);
+    expect(model.rate(edge)).toBeCloseTo(1 / 5);
+    expect(model.rateApprox(edge)).toBe(false);
+    expect(edge.approx).toBe(true);
+    // No caller object and no caller request: the main script.
+    sent(5, 7300, 4, undefined);
+    expect(model.edges.get('main->2')).toMatchObject({ count: 4, approx: true });
+    // The header's "sampled 1 in N": the latest sample per node over the rate window.
+    expect(model.sampleNow()).toBe(4);
+  });
+
+  it('ends requests in flight where the debugger goes back to sampling, and takes their real end if it comes', () => {
+    const ref = (requestId: number) => ({
+      requestId,
+      objectId: 1,
+      className: 'C',
+      method: 'm',
+      group: undefined,
+    });
+    const model = new Model();
+    model.add({ type: 'debugger.mode', time: 0, requests: 'all' });
+    for (const id of [1, 2]) {
+      model.add({
+        type: 'request.sent',
+        time: id,
+        request: ref(id),
+        callerRequestId: undefined,
+        via: undefined,
+        sample: 1,
+      });
+      model.add({ type: 'request.started', time: id + 1, request: ref(id) });
+    }
+    model.add({ type: 'debugger.mode', time: 10, requests: 'sampled' });
+    expect(model.requestMode).toBe('sampled');
+    const [one, two] = [model.tracker.requests.get(1)!, model.tracker.requests.get(2)!];
+    expect(one).toMatchObject({ end: 10, cut: true });
+    expect(two.segments.at(-1)?.end).toBe(10);
+    // Request 2 was sampled: its finish still comes, and is its real end.
+    model.add({ type: 'request.finished', time: 12, request: ref(2), ok: true, error: undefined });
+    expect(two).toMatchObject({ end: 12, cut: false, ok: true });
+    expect(two.segments.at(-1)?.end).toBe(12);
+  });
+
+  it('counts what each object served, exactly, from the wait-for graph', () => {
+    const model = new Model();
+    const graph = (time: number, served: number) => ({
+      graph: {
+        time,
+        nodes: [0],
+        objects: [
+          {
+            objectId: 7,
+            className: 'C',
+            name: 'C#7',
+            node: 0,
+            limit: 1,
+            hardLimit: false,
+            active: 1,
+            waiting: 0,
+            groups: [],
+            served,
+          },
+        ],
+        requests: [],
+      },
+    });
+    model.setWaits(graph(1000, 100));
+    const object = model.objects.get(7)!;
+    expect(object.served).toBe(100);
+    expect(model.servedRate(object)).toBeUndefined(); // one poll: no rate yet
+    model.setWaits(graph(1500, 400));
+    expect(object.served).toBe(400);
+    expect(model.servedRate(object)).toBeCloseTo(600);
+    // An object the graph no longer lists (nothing in flight): its rate goes stale, its count stays.
+    model.setWaits({ graph: { time: 5000, nodes: [0], objects: [], requests: [] } });
+    expect(model.servedRate(object)).toBeUndefined();
+    expect(object.served).toBe(400);
+  });
 });
