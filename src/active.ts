@@ -248,6 +248,8 @@ export class ActiveObject implements SchedulerHost<Request> {
   private readonly ref = new WeakRef(this);
   /** Told when a checkpoint is durable (recoverable objects: the journal can be trimmed). */
   onCheckpointDurable: ((info: CheckpointInfo, meta: CheckpointMeta) => void) | undefined;
+  /** The results of keyed calls this object served (recoverable objects), for its checkpoints. */
+  keyedResults: (() => [string, boolean, unknown][]) | undefined;
   /** Told when the state was restored, before anything else is admitted (replay goes here). */
   afterRestore: ((meta: CheckpointMeta) => void) | undefined;
   /** Settles when a restore asked at creation has ended (either way). */
@@ -639,6 +641,8 @@ export class ActiveObject implements SchedulerHost<Request> {
     // Which journaled deliveries the state holds: all up to `dseq` but those not started.
     const meta: CheckpointMeta = { dseq: this.delivered, pending: [] };
     if (this.recoverable) {
+      const keyed = this.keyedResults?.();
+      if (keyed !== undefined && keyed.length > 0) meta.keyed = keyed;
       for (const r of this.inFlightRequests()) {
         const s = r.state;
         if (

@@ -31,6 +31,11 @@ export interface CheckpointInfo {
 export interface CheckpointMeta {
   readonly dseq: number;
   readonly pending: number[];
+  /**
+   * Results of keyed calls (made by recoverable callers) that the state holds: a caller that
+   * replays such a call gets this result, not a second run. `[key, ok, value]`.
+   */
+  keyed?: [string, boolean, unknown][];
 }
 
 interface Deferred {

@@ -65,7 +65,7 @@ export function applyState(target: object, state: unknown): void {
 export function encodeState(key: string, meta: unknown, state: unknown, codec: StateCodec): Uint8Array {
   let encoded: unknown;
   try {
-    encoded = { meta, state: encode(state, codec, new Map()) };
+    encoded = { meta: encode(meta, codec, new Map()), state: encode(state, codec, new Map()) };
   } catch (error) {
     if (error instanceof Unsaveable) {
       const at = error.path.length === 0 ? 'its state' : `\`${error.path.reverse().join('')}\``;

@@ -220,6 +220,7 @@ export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
     timeOrigin: performance.timeOrigin,
     observed: localMode(),
     trackAwaits: awaitTracking,
+    moved: [...node.movedTo],
   };
   const worker = new Worker(BOOTSTRAP, {
     eval: true,
@@ -349,7 +350,7 @@ setPlacementHooks({
     pool = [];
   },
   stubFor(nodeId, id, className) {
-    return node.remoteStubs.get(id) ?? node.makeRemoteStub!(nodeId, id, className);
+    return node.remoteStubs.get(id) ?? node.makeRemoteStub!(node.movedTo.get(id) ?? nodeId, id, className);
   },
   terminateRemote(target, immediate) {
     if (target instanceof RemoteObject) {

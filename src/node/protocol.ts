@@ -113,6 +113,8 @@ export interface JournalEntry {
   /** As they came on the wire (encoded if `enc`). */
   readonly args: unknown[];
   readonly enc: boolean;
+  /** Its deterministic key, for a call made by a recoverable object (FTCALL). */
+  readonly key?: string;
 }
 
 /** What a worker receives in `workerData`. */
@@ -128,6 +130,8 @@ export interface WorkerInit {
   readonly observed: ObserveMode;
   /** Whether requests record the futures they await (deadlock detection is on). */
   readonly trackAwaits: boolean;
+  /** Recovered objects and the nodes they live on now (src/node/recovery.ts). */
+  readonly moved: readonly (readonly [number, NodeId])[];
 }
 
 /** An active reference on the wire. */

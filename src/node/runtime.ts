@@ -213,6 +213,12 @@ export class NodeRuntime {
   onPeer: ((node: NodeId, port: import('node:worker_threads').MessagePort) => void) | undefined;
   /** Calls in flight to recoverable objects, by rid: resent if their node is recovered. */
   private readonly resendable = new Map<number, Resendable>();
+  /**
+   * Recovered objects and where they live now (`ft.moved`; new workers get the whole map):
+   * a reference that names an object's old node, e.g. in a journaled call or a checkpoint,
+   * is redirected.
+   */
+  readonly movedTo = new Map<number, NodeId>();
   /** Lost nodes whose recovery the main thread has not settled yet (`ft.lost` not seen). */
   private readonly lostNodes = new Set<NodeId>();
   /** Per recovered object hosted here: the keys of the deliveries it got before the crash. */
@@ -223,7 +229,7 @@ export class NodeRuntime {
    */
   private readonly keyedCalls = new Map<
     number,
-    Map<string, { readonly dseq: number; readonly core: FutureCore }>
+    Map<string, { readonly dseq: number; readonly core: FutureCore; readonly target: number }>
   >();
   /** This node hosts recoverable objects: their calls carry deterministic keys. */
   hostsRecoverable = false;
@@ -683,7 +689,7 @@ export class NodeRuntime {
     const known = this.remoteStubs.get(ref.id);
     if (known !== undefined) return known;
     if (this.makeRemoteStub === undefined) throw new Error('multiactive: remote references are not set up');
-    const stub = this.makeRemoteStub(ref.node, ref.id, ref.className);
+    const stub = this.makeRemoteStub(this.movedTo.get(ref.id) ?? ref.node, ref.id, ref.className);
     if (ref.recoverable === true)
       ((stub as Record<symbol, unknown>)[ACTIVE_OBJECT] as { recoverable: boolean }).recoverable = true;
     return stub;
@@ -950,6 +956,7 @@ export class NodeRuntime {
             ? this.encodeArgs(call.args, MAIN_NODE, target.name, String(call.method)).value
             : call.raw,
           enc: call.enc,
+          ...(call.key === undefined ? {} : { key: call.key }),
         });
       }
     }
@@ -957,9 +964,37 @@ export class NodeRuntime {
     if (keyed !== undefined) {
       let perCaller = this.keyedCalls.get(keyed.caller);
       if (perCaller === undefined) this.keyedCalls.set(keyed.caller, (perCaller = new Map()));
-      perCaller.set(keyed.rest, { dseq: keyed.dseq, core });
+      perCaller.set(keyed.rest, { dseq: keyed.dseq, core, target: id });
     }
     this.awaitForHome([from, rid], core, from);
+  }
+
+  /**
+   * The settled results of keyed calls served by object `id` (for its checkpoint: the state
+   * it captures holds them). Time: O(keyed calls remembered on this node).
+   */
+  keyedResultsOf(id: number): [string, boolean, unknown][] {
+    const out: [string, boolean, unknown][] = [];
+    for (const [caller, perCaller] of this.keyedCalls) {
+      for (const [rest, entry] of perCaller) {
+        if (entry.target !== id || !entry.core.settled) continue;
+        out.push([`${caller}:${rest}`, entry.core.outcome === 1, entry.core.value]);
+      }
+    }
+    return out;
+  }
+
+  /** After a restore: the keyed results the checkpoint holds answer replayed calls again. */
+  private restoreKeyed(id: number, results: readonly [string, boolean, unknown][]): void {
+    for (const [key, ok, value] of results) {
+      const [caller, dseqText, n] = key.split(':');
+      const core = new NamedFutureCore(`keyed call ${key}`);
+      if (ok) core.resolve(value);
+      else core.reject(value);
+      let perCaller = this.keyedCalls.get(Number(caller));
+      if (perCaller === undefined) this.keyedCalls.set(Number(caller), (perCaller = new Map()));
+      perCaller.set(`${dseqText}:${n}`, { dseq: Number(dseqText), core, target: id });
+    }
   }
 
   /** Send `core`'s value (now or when it settles) to the future `key` of node `to`. */
@@ -988,6 +1023,7 @@ export class NodeRuntime {
    * behind the restore and before anything else. Resent calls among them are dropped later.
    */
   replayInto(obj: ActiveObject, entries: readonly JournalEntry[], meta: CheckpointMeta): void {
+    if (meta.keyed !== undefined) this.restoreKeyed(obj.id, meta.keyed);
     const replayed = new Set<number>();
     const included = new Set<number>();
     const pending = new Set(meta.pending);
@@ -1012,6 +1048,7 @@ export class NodeRuntime {
           raw: args,
           enc: e.enc,
           replayed: e.dseq,
+          key: e.key,
         },
         obj.id,
       );
@@ -1200,6 +1237,7 @@ export class NodeRuntime {
 
   /** Object `id` was recovered on node `to`: calls now go there; those in flight are resent. */
   objectMoved(id: number, to: NodeId): void {
+    this.movedTo.set(id, to);
     const stub = this.remoteStubs.get(id);
     const remote =
       stub === undefined ? undefined : ((stub as Record<symbol, unknown>)[ACTIVE_OBJECT] as { node: NodeId });

@@ -49,6 +49,7 @@ node.onObserve = (mode) => {
 };
 if (init.observed.on) node.onObserve(init.observed);
 if (init.trackAwaits) setAwaitTracking(true);
+for (const [id, at] of init.moved) node.movedTo.set(id, at);
 
 function plainError(error: unknown): unknown {
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
@@ -85,6 +86,7 @@ node.construct = async (message, args) => {
     // Its calls carry deterministic keys, which needs to know the calling request after awaits.
     node.hostsRecoverable = true;
     enableAsyncContext();
+    obj.keyedResults = () => node.keyedResultsOf(obj.id);
     obj.onCheckpointDurable = (info, meta) =>
       node.links.get(MAIN_NODE)?.send({
         t: 'ft.checkpointed',

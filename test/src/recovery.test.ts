@@ -14,9 +14,11 @@ import {
   onEvent,
   shutdown,
   type WorkerNode,
+  workerNodes,
 } from 'multiactive';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent, Killer, Tally } from '../fixtures/recovery.js';
+import { Account, Agent, Killer, Tally, Teller } from '../fixtures/recovery.js';
+import { objectIdOf } from '../support/node-trace.js';
 
 const module = new URL('../fixtures/recovery.ts', import.meta.url);
 let dir: string;
@@ -181,5 +183,60 @@ describe('recovery of a dead worker node', () => {
     expect(recoveredFrom).toHaveLength(1); // agent a, from the killed node
     expect({ ...faulty, killed: 0 }).toEqual({ ...clean, killed: 0 });
     expect(clean.results).toHaveLength(20);
+  });
+
+  it('bank transfers between accounts on different workers under repeated kills: money is conserved, nothing applied twice', async () => {
+    const hosts = [createWorkerNode(), createWorkerNode(), createWorkerNode()];
+    const accounts = [0, 1, 2, 3].map((i) => newActive(Account, [1000], { node: hosts[i % 2]! }));
+    const teller = newActive(Teller, [], { node: hosts[2]! });
+    const total = 4000;
+    const ids = [teller, accounts[0]!, accounts[1]!].map(objectIdOf);
+    const initial = new Map([
+      [ids[0]!, hosts[2]!.id],
+      [ids[1]!, hosts[0]!.id],
+      [ids[2]!, hosts[1]!.id],
+    ]);
+    /** Where object `id` lives now: its last recovery's node, or where it was placed. */
+    const hostOf = (id: number): number => {
+      const moves = events.filter(
+        (e): e is Extract<MultiactiveEvent, { type: 'object.recovered' }> =>
+          e.type === 'object.recovered' && e.objectId === id,
+      );
+      return moves.at(-1)?.node ?? initial.get(id)!;
+    };
+    const transfers: PromiseLike<boolean>[] = [];
+    let kills = 0;
+    for (let batch = 0; batch < 10; batch++) {
+      for (let i = 0; i < 12; i++) {
+        const n = batch * 12 + i;
+        const from = accounts[n % 4]!;
+        const to = accounts[(n * 7 + 1) % 4 === n % 4 ? (n + 1) % 4 : (n * 7 + 1) % 4]!;
+        transfers.push(teller.transfer(`t${n}`, from, to, 10 + (n % 50)));
+      }
+      if (batch % 2 === 1) {
+        // Kill a node that hosts one of them, while transfers are in flight, from outside
+        // (like an OOM killer): the teller's node, then the accounts' nodes in turn.
+        const victimId = ids[kills % ids.length]!;
+        const where = hostOf(victimId);
+        const victim = workerNodes().find((w) => w.id === where)!;
+        const lost = events.filter((e) => e.type === 'node.lost').length;
+        await transfers[transfers.length - 6]; // half the batch is through, the rest in flight
+        await victim.worker.terminate();
+        await waitFor('node.lost', lost + 1);
+        kills++;
+      }
+    }
+    const outcomes = await Promise.all(transfers);
+    expect(outcomes).toHaveLength(120);
+    expect(kills).toBe(5);
+    const statements = await Promise.all(accounts.map((a) => a.statement()));
+    expect(statements.reduce((sum, s) => sum + s.balance, 0)).toBe(total);
+    const applied = statements.flatMap((s) => s.applied);
+    expect(new Set(applied).size).toBe(applied.length); // no withdrawal or deposit twice
+    for (let n = 0; n < 120; n++) {
+      const withdrawn = applied.includes(`-t${n}`);
+      expect(withdrawn, `t${n}`).toBe(outcomes[n]);
+      expect(applied.includes(`+t${n}`), `t${n}`).toBe(withdrawn); // never half a transfer
+    }
   });
 });
