@@ -239,4 +239,21 @@ describe('recovery of a dead worker node', () => {
       expect(applied.includes(`+t${n}`), `t${n}`).toBe(withdrawn); // never half a transfer
     }
   });
+
+  it('out of memory: a worker with a small heap dies of it, and its object comes back', async () => {
+    const w = createWorkerNode({ resourceLimits: { maxOldGenerationSizeMb: 48 } });
+    const { tally, killer } = onNode(w);
+    for (let i = 1; i <= 7; i++) await tally.add(1, i);
+    const lost = events.filter((e) => e.type === 'node.lost').length;
+    await killer.exhaustMemory();
+    await waitFor('node.lost', lost + 1, 30_000);
+    const event = events.filter((e) => e.type === 'node.lost').at(-1) as Extract<
+      MultiactiveEvent,
+      { type: 'node.lost' }
+    >;
+    expect(event.node).toBe(w.id);
+    expect(event.reason).toMatch(/out of memory|ERR_WORKER_OUT_OF_MEMORY/i);
+    expect(await tally.add(1, 8)).toBe(8);
+    expect((await tally.read()).applied).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  }, 40_000);
 });
