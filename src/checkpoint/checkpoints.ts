@@ -11,7 +11,9 @@
  *   3. The request finishes at once: the object serves again while the bytes are written.
  *   4. Writes happen one at a time, in sequence order; when checkpoint k is durable, whoever
  *      waited for it is told and `checkpoint.taken` is emitted. A failed write rejects them
- *      and emits `checkpoint.failed`; the next checkpoint tries again.
+ *      and emits `checkpoint.failed`; the next checkpoint tries again. Captures made while a
+ *      write is under way are coalesced: only the newest waits, and it answers the waiters of
+ *      those it replaced (so `checkpoint.taken` may skip sequence numbers under load).
  */
 import type { CheckpointStore } from './store.js';
 
@@ -67,7 +69,16 @@ export class Checkpoints {
   served = 0;
   /** Waiters of the checkpoint pending (submitted, not captured yet). */
   next: Deferred | undefined;
-  private writes: Promise<unknown> = Promise.resolve();
+  /** A write is under way; `queued` is the newest capture waiting for it (older ones are dropped). */
+  private writing = false;
+  private queued:
+    | {
+        readonly info: CheckpointInfo;
+        readonly data: Uint8Array;
+        readonly waiters: Deferred[];
+        readonly done: (info: CheckpointInfo, error: unknown) => void;
+      }
+    | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -112,21 +123,45 @@ export class Checkpoints {
   write(data: Uint8Array, done: (info: CheckpointInfo, error: unknown) => void): CheckpointInfo {
     const info: CheckpointInfo = { key: this.key, seq: ++this.seq, bytes: data.byteLength };
     this.served = 0;
-    const waiters = this.next;
+    const waiters = this.next === undefined ? [] : [this.next];
     this.next = undefined;
-    this.writes = this.writes
-      .then(() => this.store.put(this.key, info.seq, data))
-      .then(
-        () => {
-          waiters?.resolve(info);
-          done(info, undefined);
-        },
-        (error: unknown) => {
-          waiters?.reject(error);
-          done(info, error);
-        },
-      );
+    if (this.writing) {
+      // A write is under way: this capture waits, and replaces any capture that waited
+      // before it (whose waiters now wait for this newer one). Memory and fsyncs stay bounded
+      // by the store's speed, not by the request rate.
+      this.queued = { info, data, waiters: [...(this.queued?.waiters ?? []), ...waiters], done };
+      return info;
+    }
+    this.startWrite(info, data, waiters, done);
     return info;
+  }
+
+  private startWrite(
+    info: CheckpointInfo,
+    data: Uint8Array,
+    waiters: Deferred[],
+    done: (info: CheckpointInfo, error: unknown) => void,
+  ): void {
+    this.writing = true;
+    this.store.put(this.key, info.seq, data).then(
+      () => {
+        for (const w of waiters) w.resolve(info);
+        done(info, undefined);
+        this.writeNext();
+      },
+      (error: unknown) => {
+        for (const w of waiters) w.reject(error);
+        done(info, error);
+        this.writeNext();
+      },
+    );
+  }
+
+  private writeNext(): void {
+    this.writing = false;
+    const queued = this.queued;
+    this.queued = undefined;
+    if (queued !== undefined) this.startWrite(queued.info, queued.data, queued.waiters, queued.done);
   }
 
   /** A capture failed: the waiters of this checkpoint learn why. */

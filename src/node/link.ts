@@ -11,7 +11,7 @@
  * a worker does.
  */
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { CALL, FTCALL, type NodeId, OTHER, VALUE, type Wire } from './protocol.js';
+import { CALL, FTCALL, FTLOG, type NodeId, OTHER, VALUE, type Wire } from './protocol.js';
 
 type Endpoint = Worker | MessagePort;
 
@@ -50,6 +50,22 @@ export class Link {
   }
 
   /** The hot messages go as flat tuples: structured clone of objects costs twice as much. */
+  /** A journal entry for the main thread (see `FTLOG`). */
+  sendLog(
+    id: number,
+    dseq: number,
+    from: NodeId,
+    rid: number,
+    method: string | number,
+    args: unknown[] | null,
+    enc: boolean,
+    key: string | undefined,
+  ): void {
+    if (this.closed) return;
+    this.batch.push(FTLOG, id, dseq, from, rid, method, args, enc, key);
+    this.schedule();
+  }
+
   /** A call with a deterministic key (see `FTCALL`). */
   sendKeyedCall(
     rid: number,

@@ -38,6 +38,12 @@ export const OTHER = 3;
  * with the first one's result instead of running it twice.
  */
 export const FTCALL = 4;
+/**
+ * `FTLOG, id, dseq, from, rid, method, args, enc, key`: host to main, a delivery to a
+ * recoverable object, journaled before it runs (src/node/recovery.ts). Flat, like CALL: one
+ * per delivery, so its cost is the journal's cost.
+ */
+export const FTLOG = 5;
 
 /** Nodes per system: future keys pack `rid * MAX_NODES + origin` into one exact number. */
 export const MAX_NODES = 1024;
@@ -86,8 +92,6 @@ export type Wire =
   | { readonly t: 'waits.break'; readonly ids: readonly number[]; readonly deadlock: unknown }
   /** Main to worker: record which futures requests await (deadlock detection on), or stop. */
   | { readonly t: 'waits.track'; readonly on: boolean }
-  /** Host to main: a delivery to a recoverable object, journaled before it can run. */
-  | ({ readonly t: 'ft.log'; readonly id: number } & JournalEntry)
   /** Host to main: a checkpoint of a recoverable object is durable (the journal is trimmed). */
   | {
       readonly t: 'ft.checkpointed';

@@ -7,7 +7,7 @@
  *
  * Protocol:
  *   1. Delivery: the host numbers each call to a recoverable object (its delivery number,
- *      `dseq`) and sends it to the main thread (`ft.log`) before handing it to the object. The
+ *      `dseq`) and sends it to the main thread (FTLOG) before handing it to the object. The
  *      log entry is queued before the request can even start, and a link's batches leave in
  *      order of the microtasks that scheduled them, so anything the request causes (its reply,
  *      its calls) leaves the host after its log entry: the main thread has journaled every
@@ -86,14 +86,13 @@ export function forgetRecoverable(id: number): void {
   journals.delete(id);
 }
 
-node.onJournal = (message: Extract<Wire, { t: 'ft.log' | 'ft.checkpointed' }>) => {
+node.onJournalEntry = (id, entry) => {
+  journals.get(id)?.entries.push(entry);
+};
+
+node.onJournal = (message: Extract<Wire, { t: 'ft.checkpointed' }>) => {
   const journal = journals.get(message.id);
   if (journal === undefined) return;
-  if (message.t === 'ft.log') {
-    const { t: _t, id: _id, ...entry } = message;
-    journal.entries.push(entry);
-    return;
-  }
   journal.checkpointed = true;
   const pending = new Set(message.pending);
   journal.entries = journal.entries.filter((e) => e.dseq > message.dseq || pending.has(e.dseq));

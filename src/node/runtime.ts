@@ -42,6 +42,7 @@ import {
   type Encoded,
   type EncodedError,
   FTCALL,
+  FTLOG,
   type FutureKey,
   ID_STRIDE,
   type JournalEntry,
@@ -234,7 +235,9 @@ export class NodeRuntime {
   /** This node hosts recoverable objects: their calls carry deterministic keys. */
   hostsRecoverable = false;
   /** Set by src/node/recovery.ts on the main thread: the journal's messages. */
-  onJournal: ((message: Extract<Wire, { t: 'ft.log' | 'ft.checkpointed' }>) => void) | undefined;
+  onJournal: ((message: Extract<Wire, { t: 'ft.checkpointed' }>) => void) | undefined;
+  /** Set by src/node/recovery.ts on the main thread: a journal entry (FTLOG) for object `id`. */
+  onJournalEntry: ((id: number, entry: JournalEntry) => void) | undefined;
   /** Set by src/waits.ts: the wait-for graph's messages. */
   onWaits:
     | ((
@@ -765,6 +768,18 @@ export class NodeRuntime {
             (batch[i - 2] as unknown[] | null) ?? NO_ARGS.value,
             batch[i - 1] as boolean,
           );
+        } else if (tag === FTLOG) {
+          i += 9;
+          const key = batch[i - 1] as string | undefined;
+          this.onJournalEntry?.(batch[i - 8] as number, {
+            dseq: batch[i - 7] as number,
+            from: batch[i - 6] as NodeId,
+            rid: batch[i - 5] as number,
+            method: batch[i - 4] as string | number,
+            args: (batch[i - 3] as unknown[] | null) ?? NO_ARGS.value,
+            enc: batch[i - 2] as boolean,
+            ...(key === undefined ? {} : { key }),
+          });
         } else if (tag === FTCALL) {
           i += 7;
           this.onCall(
@@ -798,7 +813,7 @@ export class NodeRuntime {
             code: 'MULTIACTIVE_WIRE',
           },
         );
-        if (tag !== CALL && tag !== VALUE && tag !== OTHER && tag !== FTCALL) return;
+        if (tag !== CALL && tag !== VALUE && tag !== OTHER && tag !== FTCALL && tag !== FTLOG) return;
       }
     }
   }
@@ -839,7 +854,6 @@ export class NodeRuntime {
       case 'waits.track':
         this.onWaits?.(from, message);
         return;
-      case 'ft.log':
       case 'ft.checkpointed':
         this.onJournal?.(message);
         return;
@@ -944,20 +958,21 @@ export class NodeRuntime {
         // Journaled on the main thread before it can run: the log entry leaves in an earlier
         // batch than anything the request causes (microtasks run in order).
         dseq = ++target.delivered;
-        this.linkTo(MAIN_NODE).send({
-          t: 'ft.log',
+        this.linkTo(MAIN_NODE).sendLog(
           id,
           dseq,
           from,
           rid,
-          method: call.method,
+          call.method,
           // Decoding worked in place: arguments with references are encoded again for the journal.
-          args: call.enc
+          call.enc
             ? this.encodeArgs(call.args, MAIN_NODE, target.name, String(call.method)).value
-            : call.raw,
-          enc: call.enc,
-          ...(call.key === undefined ? {} : { key: call.key }),
-        });
+            : call.raw.length === 0
+              ? null
+              : call.raw,
+          call.enc,
+          call.key,
+        );
       }
     }
     const core = target.callFromWire(call.method, call.args, from, rid, dseq);
