@@ -585,12 +585,9 @@ export class ActiveObject implements SchedulerHost<Request> {
     this.unlink(request);
     this.served++;
     const checkpoints = this.checkpoints;
-    if (
-      checkpoints !== undefined &&
-      request.groupId !== SPECIAL_GROUP &&
-      ++checkpoints.served >= checkpoints.everyRequests
-    ) {
-      void this.requestCheckpoint();
+    if (checkpoints !== undefined && request.groupId !== SPECIAL_GROUP) {
+      checkpoints.served++;
+      if (checkpoints.dueByCount) void this.requestCheckpoint();
     }
   }
 

@@ -93,8 +93,21 @@ export class Checkpoints {
     this.everyMs = everyMs;
   }
 
-  /** Start the timer (`due` submits a checkpoint). Unref'd: it never keeps a process alive. */
+  /** Submits a checkpoint (set by the object). */
+  private due: (() => void) | undefined;
+
+  /** A periodic checkpoint is due: `everyRequests` served, and no write under way. */
+  get dueByCount(): boolean {
+    return this.served >= this.everyRequests && !this.writing;
+  }
+
+  /**
+   * Start the timer (`due` submits a checkpoint). Unref'd: it never keeps a process alive.
+   * `due` is also called when a write ends and enough requests were served meanwhile: periodic
+   * checkpoints follow the store's pace, so a slow store means fewer captures, not a queue.
+   */
   startTimer(due: () => void): void {
+    this.due = due;
     if (this.everyMs === undefined) return;
     // setInterval takes at most 2^31-1 ms (about 24.8 days); longer periods are capped there.
     this.timer = setInterval(
@@ -162,6 +175,7 @@ export class Checkpoints {
     const queued = this.queued;
     this.queued = undefined;
     if (queued !== undefined) this.startWrite(queued.info, queued.data, queued.waiters, queued.done);
+    else if (this.served >= this.everyRequests) this.due?.();
   }
 
   /** A capture failed: the waiters of this checkpoint learn why. */
