@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type MultiactiveEvent, newActive, terminate } from 'multiactive';
+import { Group, MemberOf, type MultiactiveEvent, newActive, terminate } from 'multiactive';
 import { attachDebugger, type DebuggerHandle, recordTrace } from 'multiactive/debugger';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSse, type SseClient, type SseMessage } from './support.js';
@@ -15,6 +15,15 @@ import { openSse, type SseClient, type SseMessage } from './support.js';
 class Counter {
   n = 0;
   add(by: number): number {
+    return (this.n += by);
+  }
+}
+
+/** Self-compatible: many calls in flight at once wait for nothing (a small wait-for graph). */
+@Group('g', { selfCompatible: true })
+class Adder {
+  n = 0;
+  @MemberOf('g') add(by: number): number {
     return (this.n += by);
   }
 }
@@ -193,6 +202,34 @@ describe('the debugger request modes', () => {
       expect(new Set(defined).size).toBe(defined.length);
     } finally {
       for (const counter of counters) await terminate(counter);
+    }
+  });
+});
+
+describe('the lean stream (a page off the timeline)', () => {
+  it('sends at most 500 sends per push, standing for all of them, and no steps of requests', async () => {
+    const { url } = await attach();
+    const { sse } = await stream(url);
+    const counter = newActive(Adder);
+    try {
+      const before = sse.messages.length;
+      await burst(counter, 1_500, 1_500); // 1500 sends within one push (every one sampled: few so far)
+      const sends = (): Extract<Streamed, { type: 'request.sent' }>[] =>
+        streamed(sse.messages.slice(before)).filter(
+          (e): e is Extract<Streamed, { type: 'request.sent' }> => e.type === 'request.sent',
+        );
+      const total = (): number => sends().reduce((n, e) => n + e.sample, 0);
+      await sse.waitFor(() => total() >= 1_500);
+      const pushes = sse.messages.slice(before).filter((m) => m.event === 'events');
+      for (const push of pushes) {
+        const events = (push.data as { events: Streamed[] }).events;
+        expect(events.filter((e) => e.type === 'request.sent').length).toBeLessThanOrEqual(500);
+        expect(events.some((e) => e.type !== 'request.sent' && e.type.startsWith('request.'))).toBe(false);
+      }
+      expect(total()).toBe(1_500);
+      expect(sends().some((e) => e.sample > 1)).toBe(true);
+    } finally {
+      await terminate(counter);
     }
   });
 });
