@@ -156,6 +156,9 @@ describe('the debugger request modes', () => {
       expect(live.hello.requests).toBe('all');
       expect(await setView(tracing.url, live.hello.client, 'graph')).toEqual({ requests: 'all' });
     } finally {
+      // Close first: the trace file lives in `dir`.
+      for (const sse of streams.splice(0)) sse.close();
+      await Promise.all(open.splice(0).map((handle) => handle.close()));
       rmSync(dir, { recursive: true, force: true });
     }
   });
