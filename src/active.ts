@@ -1060,7 +1060,7 @@ export function keyOfCall(): string | undefined {
 }
 
 /** The object whose request makes the current call, if known. */
-function callerObjectId(): number | undefined {
+export function callerObjectId(): number | undefined {
   const waiter = currentWaiter();
   return waiter instanceof Request ? waiter.obj.id : undefined;
 }

@@ -75,6 +75,10 @@ export type MultiactiveEvent =
       readonly objectId: number;
       readonly method: string;
       readonly callerRequestId: number | undefined;
+      /** The object whose request made the call, when known. */
+      readonly callerObjectId: number | undefined;
+      /** Calls this one stands for, when sampled (see `request.sent.sample`). */
+      readonly sample: number;
     }
   | {
       /** A checkpoint is durable in its store (SPEC §9). */
@@ -291,11 +295,15 @@ let sampleMask = 0;
 let sampleCounter = 0;
 let sampledInWindow = 0;
 let sampleTimer: NodeJS.Timeout | undefined;
+/** `sampleCounter` when the current second began. */
+let windowStart = 0;
 
 /**
  * Whether the request being created is observed (call only when `observeRequests`). Time:
- * O(1), one counter. Past the budget within a second, the rate halves at once; a quiet
- * second doubles it back (the timer).
+ * O(1), one counter. Past the budget within a second, the rate halves at once. Each second
+ * (the timer) the rate is set from the number of requests the node served in it, not from
+ * the samples: a node that works in bursts keeps the rate its bursts need; it doubles back
+ * only after a second with fewer requests than the budget.
  */
 export function sampleRequest(): boolean {
   if (sampleEverything) return true;
@@ -314,9 +322,19 @@ export function sampleSize(): number {
 
 function startSampling(): void {
   if (sampleTimer !== undefined) return;
+  windowStart = sampleCounter;
   sampleTimer = setInterval(() => {
-    if (sampledInWindow < SAMPLE_BUDGET / 4 && sampleMask > 0) sampleMask >>>= 1;
+    const requests = sampleCounter - windowStart;
+    windowStart = sampleCounter;
     sampledInWindow = 0;
+    if (requests < SAMPLE_BUDGET) {
+      if (sampleMask > 0) sampleMask >>>= 1;
+      return;
+    }
+    // The smallest power of two that keeps that second's requests within the budget.
+    let mask = 0;
+    while ((mask + 1) * SAMPLE_BUDGET < requests && mask < 0xfffff) mask = mask * 2 + 1;
+    if (mask > sampleMask) sampleMask = mask;
   }, 1000);
   sampleTimer.unref();
 }

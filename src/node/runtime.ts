@@ -22,7 +22,14 @@
  * `late`, so the sender (which will receive the value in any case) delivers it; a receiver
  * settles a future once.
  */
-import { type ActiveObject, allocateObjectId, callerId, getLocalNode, keyOfCall } from '../active.js';
+import {
+  type ActiveObject,
+  allocateObjectId,
+  callerId,
+  callerObjectId,
+  getLocalNode,
+  keyOfCall,
+} from '../active.js';
 import type { CheckpointMeta } from '../checkpoint/checkpoints.js';
 import { ArgumentError, ConstructionError, CopyError, MultiactiveError, TerminatedError } from '../errors.js';
 import {
@@ -33,6 +40,7 @@ import {
   observed,
   observeRequests,
   sampleRequest,
+  sampleSize,
 } from '../events.js';
 import { FutureCore, type FutureObserver, NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
@@ -319,6 +327,8 @@ export class NodeRuntime {
         objectId: id,
         method,
         callerRequestId: callerId(),
+        callerObjectId: callerObjectId(),
+        sample: sampleSize(),
       });
     }
     return future;
