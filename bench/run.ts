@@ -36,6 +36,7 @@ import {
   crossWorkerTargetRows,
   renderCrossWorker,
 } from './crossworker-report.js';
+import { FT_METHOD, type FtReport, ftHeadline, ftTargetRows, renderFt, runFtFamily } from './ft-bench.js';
 import { type CaseResult, formatNs, formatRate, formatRatio, markdownTable, medianOf } from './harness.js';
 import {
   IN_FLIGHT,
@@ -57,13 +58,14 @@ import {
   type SchedulerReport,
 } from './scheduler-bench.js';
 
-type Family = 'scheduler' | InThreadFamily | CrossWorkerFamily | 'speedup' | 'observe';
+type Family = 'scheduler' | InThreadFamily | CrossWorkerFamily | 'speedup' | 'observe' | 'ft';
 const FAMILIES: readonly Family[] = [
   'scheduler',
   ...IN_THREAD_FAMILIES,
   ...CROSS_WORKER_FAMILIES,
   'speedup',
   'observe',
+  'ft',
 ];
 
 type FamilyOutcome =
@@ -72,6 +74,7 @@ type FamilyOutcome =
   | { readonly family: CrossWorkerFamily; readonly report: CrossWorkerReport }
   | { readonly family: 'speedup'; readonly report: SpeedupReport }
   | { readonly family: 'observe'; readonly report: ObserveReport }
+  | { readonly family: 'ft'; readonly report: FtReport }
   | { readonly family: Family; readonly error: string };
 
 const isInThread = (family: Family): family is InThreadFamily =>
@@ -105,6 +108,7 @@ async function child(family: Family): Promise<void> {
   if (family === 'scheduler') outcome = { family, report: await runSchedulerFamily(quick) };
   else if (family === 'speedup') outcome = { family, report: await runSpeedupFamily(quick) };
   else if (family === 'observe') outcome = { family, report: await runObserveFamily(quick, only) };
+  else if (family === 'ft') outcome = { family, report: await runFtFamily(quick) };
   else if (isCrossWorker(family))
     outcome = { family, report: await runCrossWorkerFamily(family, quick, only) };
   else outcome = { family, report: await runInThreadFamily(family, quick, only) };
@@ -246,6 +250,7 @@ function headline(outcomes: readonly FamilyOutcome[]): Record<string, number> {
   }
   Object.assign(figures, crossWorkerHeadline(crossWorkerOutcomes(outcomes)));
   Object.assign(figures, observeHeadline(observeReport(outcomes)));
+  Object.assign(figures, ftHeadline(ftReport(outcomes)));
   return figures;
 }
 
@@ -302,6 +307,8 @@ function renderResults(outcomes: readonly FamilyOutcome[]): string {
   out.push(renderCrossWorker(crossWorkerOutcomes(outcomes)));
   const observe = outcomes.find((o) => o.family === 'observe');
   if (observe !== undefined) out.push(renderObserve(observeReport(outcomes), errorOf(observe)));
+  const ft = outcomes.find((o) => o.family === 'ft');
+  if (ft !== undefined) out.push(renderFt(ftReport(outcomes), errorOf(ft)));
   return out.filter((s) => s !== '').join('\n\n');
 }
 
@@ -323,6 +330,11 @@ function crossWorkerOutcomes(outcomes: readonly FamilyOutcome[]): CrossWorkerOut
 function observeReport(outcomes: readonly FamilyOutcome[]): ObserveReport | undefined {
   const o = outcomes.find((x) => x.family === 'observe');
   return o !== undefined && 'report' in o ? (o.report as ObserveReport) : undefined;
+}
+
+function ftReport(outcomes: readonly FamilyOutcome[]): FtReport | undefined {
+  const o = outcomes.find((x) => x.family === 'ft');
+  return o !== undefined && 'report' in o ? (o.report as FtReport) : undefined;
 }
 
 function errorOf(o: FamilyOutcome): string | undefined {
@@ -393,6 +405,7 @@ function renderTargets(outcomes: readonly FamilyOutcome[]): string {
   }
   rows.push(...crossWorkerTargetRows(crossWorkerOutcomes(outcomes)));
   rows.push(...observeTargetRows(observeReport(outcomes)));
+  rows.push(...ftTargetRows(ftReport(outcomes)));
   const failed = outcomes.filter((o) => errorOf(o) !== undefined).map((o) => o.family);
   const table = markdownTable(['target', 'wanted', 'measured (median)', 'verdict'], rows);
   return `### Targets\n\n${table}${failed.length > 0 ? `\n\nFamilies that failed: ${failed.join(', ')} (see below).` : ''}`;
@@ -649,6 +662,8 @@ ${body}
 ${CROSS_WORKER_METHOD}
   Versions: comlink ${PEER_VERSIONS.comlink}, comedy ${PEER_VERSIONS.comedy}, piscina ${PEER_VERSIONS.piscina}.
 ${OBSERVE_METHOD}
+
+${FT_METHOD}
 
 ## Caveats
 
