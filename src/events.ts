@@ -302,8 +302,9 @@ let windowStart = 0;
  * Whether the request being created is observed (call only when `observeRequests`). Time:
  * O(1), one counter. Past the budget within a second, the rate halves at once. Each second
  * (the timer) the rate is set from the number of requests the node served in it, not from
- * the samples: a node that works in bursts keeps the rate its bursts need; it doubles back
- * only after a second with fewer requests than the budget.
+ * the samples: a node that works in bursts keeps the rate its bursts need (an idle second
+ * changes nothing); it doubles back only after a second with some, but fewer requests than
+ * the budget.
  */
 export function sampleRequest(): boolean {
   if (sampleEverything) return true;
@@ -327,6 +328,8 @@ function startSampling(): void {
     const requests = sampleCounter - windowStart;
     windowStart = sampleCounter;
     sampledInWindow = 0;
+    // An idle second says nothing about the next burst: keep the rate.
+    if (requests === 0) return;
     if (requests < SAMPLE_BUDGET) {
       if (sampleMask > 0) sampleMask >>>= 1;
       return;
