@@ -290,17 +290,23 @@ describe('a checkpoint and a callback', () => {
   });
 });
 
+/** An account class whose checkpoints go to a FileStore in `dir` (one per test). */
+function accountIn(dir: string) {
+  @Checkpoint({ store: dir })
+  class Account {
+    balance = 0;
+    deposit(n: number): number {
+      this.balance += n;
+      return this.balance;
+    }
+  }
+  return Account;
+}
+
 describe('restoring from the file store (a process restart)', () => {
   it('writes atomically (no temporary files left) and restores by key', async () => {
     const dir = tempDir();
-    @Checkpoint({ store: dir })
-    class Account {
-      balance = 0;
-      deposit(n: number): number {
-        this.balance += n;
-        return this.balance;
-      }
-    }
+    const Account = accountIn(dir);
     const account = newActive(Account, [], { checkpointKey: 'accounts/alice' });
     await account.deposit(40);
     await control(account).checkpoint();
@@ -317,14 +323,7 @@ describe('restoring from the file store (a process restart)', () => {
 
   it('a damaged newest checkpoint is a clear error on every call, never a silent empty state', async () => {
     const dir = tempDir();
-    @Checkpoint({ store: dir })
-    class Account {
-      balance = 0;
-      deposit(n: number): number {
-        this.balance += n;
-        return this.balance;
-      }
-    }
+    const Account = accountIn(dir);
     const account = newActive(Account, [], { checkpointKey: 'bob' });
     await account.deposit(7);
     await control(account).checkpoint();
@@ -345,13 +344,7 @@ describe('restoring from the file store (a process restart)', () => {
 
   it('a missing checkpoint is a clear error too', async () => {
     const dir = tempDir();
-    @Checkpoint({ store: dir })
-    class Account {
-      balance = 0;
-      deposit(n: number): number {
-        return (this.balance += n);
-      }
-    }
+    const Account = accountIn(dir);
     const restored = newActive(Account, [], { checkpointKey: 'nobody', restore: true });
     await expect(restored.deposit(1)).rejects.toThrow(
       /There is no checkpoint of nobody to restore Account#\d+ from \(in .*\)/,
