@@ -37,6 +37,8 @@ const SERVED_FRESH_MS = 2_000;
 export class Model {
   constructor() {
     this.tracker = new RequestTracker();
+    /** Senders' `call.remote` carry their sample: cross-node calls are counted there. */
+    this.sendersCount = false;
     /** @type {Map<number, ObjectInfo>} */
     this.objects = new Map();
     /** @type {Map<string, Edge>} `${from}->${to}` */
@@ -121,6 +123,21 @@ export class Model {
         break;
       case 'call.remote': {
         this.tracker.add(event);
+        if (event.sample !== undefined) {
+          // The sender names the calling object and how many calls it stands for: count the
+          // edge here. Receivers sample on their own, so a receiver's `request.sent` rarely
+          // meets its sender's `call.remote` in sampled mode; it is not counted (see below).
+          this.sendersCount = true;
+          this.countCall(
+            {
+              callerObjectId: event.callerObjectId ?? MAIN_SCRIPT,
+              objectId: event.objectId,
+              sample: event.sample,
+            },
+            event.time,
+          );
+          break;
+        }
         const key = `${event.node}:${event.rid}`;
         const waiting = this.pendingVia.get(key);
         if (waiting !== undefined) {
@@ -134,7 +151,9 @@ export class Model {
         const object = this.object(record.objectId, record.className);
         this.samples.set(object.node ?? '?', { sample: record.sample, time: event.time });
         if (record.sample > 1) this.sawSample = true;
-        if (
+        if (record.via !== undefined && this.sendersCount) {
+          // A call from another node: its sender's `call.remote` counts it.
+        } else if (
           record.callerObjectId === undefined &&
           record.via !== undefined &&
           !this.tracker.remoteCalls.has(record.via)

@@ -251,6 +251,35 @@ describe("the page's model", () => {
     }
   });
 
+  it('counts a call from another node at its sender (call.remote names the caller object and the sample), once', () => {
+    const model = new Model();
+    model.add({
+      type: 'call.remote',
+      time: 3,
+      node: 1,
+      rid: 7,
+      to: 2,
+      objectId: 20,
+      method: 'work',
+      callerRequestId: undefined,
+      callerObjectId: 10,
+      sample: 4,
+    });
+    // The receiver's side of the same call (and of another, unsampled at the sender): not counted again.
+    model.add({
+      type: 'request.sent',
+      time: 4,
+      request: { requestId: 99, objectId: 20, className: 'B', method: 'work', group: undefined },
+      callerRequestId: undefined,
+      callerObjectId: undefined,
+      via: { node: 1, rid: 7 },
+      sample: 1,
+    });
+    expect(model.edges.get('10->20')?.count).toBe(4);
+    expect(model.edges.get('10->20')?.approx).toBe(true);
+    expect([...model.edges.keys()]).toEqual(['10->20']);
+  });
+
   it('scales edge counts and rates by the sample each send stands for, and marks them approximate', () => {
     const ref = (requestId: number, objectId: number) => ({
       requestId,
