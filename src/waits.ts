@@ -152,7 +152,9 @@ function localFacts(): NodeFacts {
   const requests: RawRequest[] = [];
   for (const obj of liveObjectList()) objects.push(objectSnapshot(obj));
   for (const obj of busyObjectList()) {
-    const inFlight = obj.inFlightRequests();
+    // The listed requests hold every blocker of each of them (dispatched ones and those queued
+    // ahead), so explaining against them alone is exact, and O(listed²) at worst.
+    const inFlight = listed(obj.inFlightRequests());
     for (const request of inFlight) {
       const state = STATE_NAMES[request.state];
       if (state === undefined) continue;
@@ -207,6 +209,26 @@ function localFacts(): NodeFacts {
     if (target !== SETTLED) homes.push([key, target]);
   }
   return { node: getLocalNode(), objects, requests, homes };
+}
+
+/**
+ * Queued requests listed per object, at most: a queue of 20k calls would otherwise give
+ * 20k x 32 edges (a graph of many megabytes per poll). Every dispatched request is listed,
+ * then the oldest queued ones; the youngest are left out. Leaving a request out makes edges
+ * into it "unknown" (assumed to move on), so it can hide a deadlock, never invent one.
+ */
+export const MAX_QUEUED_LISTED = 1000;
+
+/** The requests of one object to put in the graph (see `MAX_QUEUED_LISTED`). Time: O(n log n) past the cap. */
+function listed(inFlight: Request[]): Request[] {
+  let queued = 0;
+  for (const r of inFlight) if (r.state === RequestState.Queued) queued++;
+  if (queued <= MAX_QUEUED_LISTED) return inFlight;
+  const oldestQueued = inFlight
+    .filter((r) => r.state === RequestState.Queued)
+    .sort((a, b) => a.seq - b.seq)
+    .slice(0, MAX_QUEUED_LISTED);
+  return [...inFlight.filter((r) => r.state !== RequestState.Queued), ...oldestQueued];
 }
 
 function targetText(target: Target): string {

@@ -443,3 +443,28 @@ describe('a ready request refused by two slot rules at once', () => {
     expect((await findDeadlocks()).map(methodOf)).toEqual([['inner', 'outer']]);
   });
 });
+
+describe('a long queue', () => {
+  it('lists every dispatched request and the oldest queued ones only, so a poll stays small', async () => {
+    class Solo {
+      async hold(): Promise<void> {
+        await new Promise<void>(() => {}); // never ends: everything queues behind it
+      }
+      ping(): number {
+        return 1;
+      }
+    }
+    const solo = newActive(Solo);
+    void solo.hold();
+    for (let i = 0; i < 3000; i++) void solo.ping();
+    await settle();
+    const graph = await waitGraph();
+    const mine = graph.requests.filter((r) => r.request.className === 'Solo');
+    expect(mine).toHaveLength(1 + 1000);
+    expect(mine.filter((r) => r.state === 'active').map((r) => r.request.method)).toEqual(['hold']);
+    const queued = mine.filter((r) => r.state === 'queued').map((r) => r.request.requestId);
+    // The oldest 1000 of the 3000 pings.
+    expect(Math.max(...queued) - Math.min(...queued)).toBe(999);
+    expect(JSON.stringify(graph).length).toBeLessThan(16 * 1024 * 1024);
+  });
+});
