@@ -20,14 +20,20 @@
  *      until its value arrives. When the object's node dies, those calls do not fail: they
  *      wait, and so do calls made meanwhile.
  *   4. Node death (crash, `process.exit()`, uncaught error, `worker.terminate()`, out of
- *      memory; not `WorkerNode.terminate()`, which ends a node on purpose): the main thread
+ *      memory; not `WorkerNode.terminate()`, which ends a node on purpose), handled at the
+ *      worker's `exit` event, after Node has delivered what it posted: the main thread
  *      starts a fresh worker and creates each recoverable object of the dead node there under
  *      its old id, restoring its newest checkpoint (if it has one), with the journal.
  *   5. The new host replays, behind the restore and before anything else, the journaled
  *      deliveries the restored state does not hold (using the checkpoint's own record, which
  *      may be newer than the one the main thread heard of), in delivery order. Their values go
  *      to their callers, which ignore a value they already have: each future settles once.
- *   6. The main thread tells every node (`ft.moved`) where the object now lives; each node
+ *   6. Calls the replay makes again: a request of a recoverable object names each call it
+ *      makes to another node by (object, delivery number, call number), the same in a replay
+ *      (FTCALL). The receiver keeps the result under that key (in memory, and in its own
+ *      checkpoints while the caller may replay it) and answers a repeated key with it. Keys
+ *      are forgotten when the caller's next checkpoint is durable (`ft.trim`).
+ *   7. The main thread tells every node (`ft.moved`; new workers get the map) where the object now lives; each node
  *      resends the calls it keeps for it (same call numbers). The new host drops a resent call
  *      that it replays, so none runs twice; a call never delivered before is delivered now,
  *      after the replayed ones. Then `ft.lost` settles the dead node: calls to objects that
@@ -118,7 +124,7 @@ export function journalSizes(): Map<number, number> {
 }
 
 /**
- * Steps 4 and 6 for node `lost`. `startNode` creates a fresh worker node (placement's
+ * Steps 4, 5 and 7 for node `lost`. `startNode` creates a fresh worker node (placement's
  * `createWorkerNode`). Returns the ids recovered.
  */
 export function recoverNode(lost: NodeId, reason: string, startNode: () => { id: NodeId }): number[] {
