@@ -486,7 +486,8 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
     if (checkpoint !== null && this.checkpointHolds) {
       return this.woken.length > 0 || (checkpoint.state === Ready && this.active + this.waiting === 0);
     }
-    return this.woken.length > 0 || this.readyTotal > 0 || checkpoint !== null;
+    // No checkpoint, or one that lets requests run (everything in service waits by necessity).
+    return this.woken.length > 0 || this.readyTotal > 0;
   }
 
   private finishCheckpoint(request: R): void {
