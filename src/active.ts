@@ -399,19 +399,23 @@ export class ActiveObject implements SchedulerHost<Request> {
     }
     request.held = request.pendingArgs > 0;
     this.link(request);
-    if (request.sampled) {
-      emit({
-        type: 'request.sent',
-        time: now(),
-        request: refOf(request),
-        callerRequestId: request.callerRequestId,
-        via: viaNode < 0 ? undefined : { node: viaNode, rid: viaRid },
-        callerObjectId: callerObjectId(),
-        sample: sampleSize(),
-      });
-    }
+    if (request.sampled) this.emitSent(request, viaNode, viaRid);
+
     this.scheduler.submit(request);
     return request;
+  }
+
+  /** `request.sent` (the request is sampled); `viaNode` < 0: not from another node. */
+  private emitSent(request: Request, viaNode: number, viaRid: number): void {
+    emit({
+      type: 'request.sent',
+      time: now(),
+      request: refOf(request),
+      callerRequestId: request.callerRequestId,
+      via: viaNode < 0 ? undefined : { node: viaNode, rid: viaRid },
+      callerObjectId: request.groupId === SPECIAL_GROUP ? undefined : callerObjectId(),
+      sample: sampleSize(),
+    });
   }
 
   private copyArgValue(value: unknown, index: number, method: string): unknown {
@@ -614,17 +618,8 @@ export class ActiveObject implements SchedulerHost<Request> {
     const request = new Request(this, SPECIAL_GROUP, method, [], undefined);
     request.sampled = observeRequests && sampleRequest();
     this.link(request);
-    if (request.sampled) {
-      emit({
-        type: 'request.sent',
-        time: now(),
-        request: refOf(request),
-        callerRequestId: undefined,
-        via: undefined,
-        callerObjectId: undefined,
-        sample: sampleSize(),
-      });
-    }
+    if (request.sampled) this.emitSent(request, -1, 0);
+
     this.scheduler.submitCheckpoint(request);
   }
 
@@ -1065,7 +1060,7 @@ export function callerObjectId(): number | undefined {
   return waiter instanceof Request ? waiter.obj.id : undefined;
 }
 
-function refOf(request: Request): RequestRef {
+export function refOf(request: Request): RequestRef {
   return {
     requestId: request.requestId,
     objectId: request.obj.id,

@@ -39,7 +39,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { explainWait, RequestState } from '../scheduler/index.js';
-import { type ActiveObject, busyObjectList, getLocalNode, liveObjectList, Request } from './active.js';
+import { type ActiveObject, busyObjectList, getLocalNode, liveObjectList, Request, refOf } from './active.js';
 import { awaitTracking, setAwaitTracking } from './context.js';
 import { ArgumentError, DeadlockError, describe } from './errors.js';
 import { emit, now, observed } from './events.js';
@@ -119,15 +119,7 @@ function computedBy(core: FutureCore): Target | typeof SETTLED {
 }
 
 function waitNode(request: Request): WaitNode {
-  return {
-    requestId: request.requestId,
-    objectId: request.obj.id,
-    className: request.obj.className,
-    method: request.method,
-    group: request.group,
-    node: getLocalNode(),
-    objectName: request.obj.name,
-  };
+  return { ...refOf(request), node: getLocalNode(), objectName: request.obj.name };
 }
 
 function objectSnapshot(obj: ActiveObject): ObjectSnapshot {
