@@ -312,6 +312,7 @@ export class ActiveObject implements SchedulerHost<Request> {
         config.everyMs,
       );
       this.checkpoints.startTimer(() => void this.requestCheckpoint());
+      this.updateWaitTracking();
       // Before anything else runs: calls queue behind it.
       if (options.restore === true) {
         this.restored = new Promise((resolve) => {
@@ -865,9 +866,17 @@ export class ActiveObject implements SchedulerHost<Request> {
     }
   }
 
-  /** WBN needs accounting only under a finite soft limit; then async context is needed. */
+  /**
+   * WBN is accounted under a finite soft limit (a waiting request gives its slot back), and
+   * always for an object with checkpoints: a pending checkpoint lets requests in only while
+   * every request in service waits by necessity, so it must know which do, whatever the
+   * limits (else two objects calling each other back deadlock behind their checkpoints).
+   * Accounting needs async context (see context.ts for its cost).
+   */
   private updateWaitTracking(): void {
-    this.tracksWaits = !this.scheduler.hardLimit && Number.isFinite(this.scheduler.limit);
+    this.tracksWaits =
+      this.checkpoints !== undefined ||
+      (!this.scheduler.hardLimit && Number.isFinite(this.scheduler.limit));
     if (this.tracksWaits) enableAsyncContext();
   }
 

@@ -290,6 +290,64 @@ describe('a checkpoint and a callback', () => {
   });
 });
 
+/** Two objects that call each other and get called back (no slot limit, no @ThreadConfig). */
+@Checkpoint({ everyRequests: 1, store: new MemoryStore() })
+@Group('call', { selfCompatible: true })
+@Group('cb', { selfCompatible: true })
+@Compatible(['call', 'cb'])
+class Pinger {
+  @MemberOf('call') async ping(other: Active<Pinger>, n: number): Promise<number> {
+    return (await other.cb(n)) + 1;
+  }
+  @MemberOf('cb') cb(n: number): number {
+    return n * 10;
+  }
+}
+
+/** The same with a hard limit: requests awaiting a future keep their slots. */
+@Checkpoint({ everyRequests: 1, store: new MemoryStore() })
+@Group('call', { selfCompatible: true })
+@Group('cb', { selfCompatible: true })
+@Compatible(['call', 'cb'])
+@ThreadConfig({ threadPoolSize: 8, hardLimit: true })
+class HardPinger {
+  @MemberOf('call') async ping(other: Active<HardPinger>, n: number): Promise<number> {
+    return (await other.cb(n)) + 1;
+  }
+  @MemberOf('cb') cb(n: number): number {
+    return n * 10;
+  }
+}
+
+describe('a pending checkpoint never deadlocks objects that call each other back', () => {
+  for (const [name, Cls] of [
+    ['without a slot limit', Pinger],
+    ['under a hard limit', HardPinger],
+  ] as const) {
+    it(`${name}: a.ping(b) awaits b.cb() while b.ping(a) awaits a.cb(), checkpoints due on both`, async () => {
+      const a = newActive(Cls as typeof Pinger);
+      const b = newActive(Cls as typeof Pinger);
+      // Each ping is in service awaiting the other's cb when the checkpoint after the first
+      // request falls due: cb must still be admitted.
+      const results = Promise.all([
+        a.ping(b, 1),
+        b.ping(a, 2),
+        a.ping(b, 3),
+        b.ping(a, 4),
+        a.cb(5),
+        b.cb(6),
+      ]);
+      const outcome = await Promise.race([
+        results,
+        new Promise((resolve) => setTimeout(() => resolve('timed out'), 5_000).unref()),
+      ]);
+      expect(outcome).toEqual([11, 21, 31, 41, 50, 60]);
+      const checkpoints = await Promise.all([control(a).checkpoint(), control(b).checkpoint()]);
+      expect(checkpoints.every((c) => c.seq >= 1)).toBe(true);
+    });
+  }
+});
+
 /** An account class whose checkpoints go to a FileStore in `dir` (one per test). */
 function accountIn(dir: string) {
   @Checkpoint({ store: dir })
