@@ -875,8 +875,7 @@ export class ActiveObject implements SchedulerHost<Request> {
    */
   private updateWaitTracking(): void {
     this.tracksWaits =
-      this.checkpoints !== undefined ||
-      (!this.scheduler.hardLimit && Number.isFinite(this.scheduler.limit));
+      this.checkpoints !== undefined || (!this.scheduler.hardLimit && Number.isFinite(this.scheduler.limit));
     if (this.tracksWaits) enableAsyncContext();
   }
 

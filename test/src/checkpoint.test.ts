@@ -329,14 +329,7 @@ describe('a pending checkpoint never deadlocks objects that call each other back
       const b = newActive(Cls as typeof Pinger);
       // Each ping is in service awaiting the other's cb when the checkpoint after the first
       // request falls due: cb must still be admitted.
-      const results = Promise.all([
-        a.ping(b, 1),
-        b.ping(a, 2),
-        a.ping(b, 3),
-        b.ping(a, 4),
-        a.cb(5),
-        b.cb(6),
-      ]);
+      const results = Promise.all([a.ping(b, 1), b.ping(a, 2), a.ping(b, 3), b.ping(a, 4), a.cb(5), b.cb(6)]);
       const outcome = await Promise.race([
         results,
         new Promise((resolve) => setTimeout(() => resolve('timed out'), 5_000).unref()),
