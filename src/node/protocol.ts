@@ -102,8 +102,12 @@ export type Wire =
     }
   /** Main to all: recovered object `id` now lives on node `to` (resend calls in flight to it). */
   | { readonly t: 'ft.moved'; readonly id: number; readonly to: NodeId }
-  /** Main to all: object `id` checkpointed past delivery `dseq`: its replayed calls up to there can be forgotten. */
-  | { readonly t: 'ft.trim'; readonly id: number; readonly dseq: number }
+  /**
+   * Main to all: object `id` checkpointed past delivery `dseq`: results of the calls its
+   * deliveries up to there made can be forgotten, except those of `pending` (delivered, not
+   * started at the capture: they run afterwards, and a recovery from it replays them).
+   */
+  | { readonly t: 'ft.trim'; readonly id: number; readonly dseq: number; readonly pending: readonly number[] }
   /** Main to all: node `node` is handled; calls to its objects that were not recovered fail. */
   | { readonly t: 'ft.lost'; readonly node: NodeId; readonly recovered: readonly number[] };
 

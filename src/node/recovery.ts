@@ -32,7 +32,8 @@
  *      makes to another node by (object, delivery number, call number), the same in a replay
  *      (FTCALL). The receiver keeps the result under that key (in memory, and in its own
  *      checkpoints while the caller may replay it) and answers a repeated key with it. Keys
- *      are forgotten when the caller's next checkpoint is durable (`ft.trim`).
+ *      are forgotten when the caller's next checkpoint is durable (`ft.trim`), except those of
+ *      the deliveries that checkpoint holds as pending (they run after it, and are replayed).
  *   7. The main thread tells every node (`ft.moved`; new workers get the map) where the object now lives; each node
  *      resends the calls it keeps for it (same call numbers). The new host drops a resent call
  *      that it replays, so none runs twice; a call never delivered before is delivered now,
@@ -102,10 +103,13 @@ node.onJournal = (message: Extract<Wire, { t: 'ft.checkpointed' }>) => {
   journal.checkpointed = true;
   const pending = new Set(message.pending);
   journal.entries = journal.entries.filter((e) => e.dseq > message.dseq || pending.has(e.dseq));
-  // Its deliveries up to there will not be replayed (those pending had not started, so they
-  // made no calls): receivers may forget the results of its calls.
-  for (const link of node.links.values()) link.send({ t: 'ft.trim', id: message.id, dseq: message.dseq });
-  node.trimKeyedCalls(message.id, message.dseq);
+  // Its deliveries up to there will not be replayed, except the pending ones: receivers may
+  // forget the results of the calls the others made. The pending ones had not started at the
+  // capture, so they make their calls afterwards, and a recovery from this checkpoint replays
+  // them: the results of their calls must stay (forgetting them applied deposits twice).
+  const trim = { t: 'ft.trim' as const, id: message.id, dseq: message.dseq, pending: message.pending };
+  for (const link of node.links.values()) link.send(trim);
+  node.trimKeyedCalls(message.id, message.dseq, message.pending);
 };
 
 /**

@@ -874,7 +874,7 @@ export class NodeRuntime {
         this.lostSettled(message.node, message.recovered);
         return;
       case 'ft.trim':
-        this.trimKeyedCalls(message.id, message.dseq);
+        this.trimKeyedCalls(message.id, message.dseq, message.pending);
         return;
     }
   }
@@ -1034,11 +1034,18 @@ export class NodeRuntime {
     );
   }
 
-  /** `ft.trim`: object `caller` checkpointed past `dseq`; its calls up to there will not be replayed. */
-  trimKeyedCalls(caller: number, dseq: number): void {
+  /**
+   * `ft.trim`: object `caller` checkpointed past `dseq`; the calls of its deliveries up to
+   * there will not be replayed, but for those of `pending` (see the message in protocol.ts).
+   * Time: O(keyed calls of the caller).
+   */
+  trimKeyedCalls(caller: number, dseq: number, pending: readonly number[]): void {
     const perCaller = this.keyedCalls.get(caller);
     if (perCaller === undefined) return;
-    for (const [rest, entry] of perCaller) if (entry.dseq <= dseq) perCaller.delete(rest);
+    const kept = pending.length === 0 ? undefined : new Set(pending);
+    for (const [rest, entry] of perCaller) {
+      if (entry.dseq <= dseq && kept?.has(entry.dseq) !== true) perCaller.delete(rest);
+    }
     if (perCaller.size === 0) this.keyedCalls.delete(caller);
   }
 

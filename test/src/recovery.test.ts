@@ -17,7 +17,7 @@ import {
   workerNodes,
 } from 'multiactive';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Account, Agent, Killer, Tally, Teller } from '../fixtures/recovery.js';
+import { Account, Agent, Killer, Ledger, Tally, Teller } from '../fixtures/recovery.js';
 import { objectIdOf } from '../support/node-trace.js';
 
 const module = new URL('../fixtures/recovery.ts', import.meta.url);
@@ -57,7 +57,7 @@ function waitFor(type: MultiactiveEvent['type'], count: number, timeoutMs = 10_0
 }
 
 /** Resolves when some object's checkpoint number `seq` is durable (events come from workers). */
-function checkpointTaken(seq: number, timeoutMs = 10_000): Promise<void> {
+function checkpointTaken(seq: number, timeoutMs = 10_000, objectId?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
@@ -65,6 +65,7 @@ function checkpointTaken(seq: number, timeoutMs = 10_000): Promise<void> {
     }, timeoutMs);
     const off = onEvent((e) => {
       if (e.type !== 'checkpoint.taken' || e.seq !== seq) return;
+      if (objectId !== undefined && e.objectId !== objectId) return;
       clearTimeout(timer);
       off();
       resolve();
@@ -239,6 +240,33 @@ describe('recovery of a dead worker node', () => {
       expect(withdrawn, `t${n}`).toBe(outcomes[n]);
       expect(applied.includes(`+t${n}`), `t${n}`).toBe(withdrawn); // never half a transfer
     }
+  });
+
+  it('calls made by deliveries that were pending at a checkpoint are not applied twice when their caller is recovered', async () => {
+    // a's first checkpoint (the only durable one: the store refuses the later ones) is taken
+    // after t1, with t2 and t3 delivered but not started. They start afterwards and deposit on
+    // b; then a's worker dies: a comes back from that checkpoint and replays t2 and t3, whose
+    // deposits b must answer from their first run, although a's checkpoint became durable
+    // (and receivers were told to forget a's calls up to it) after they were made.
+    const [wa, wb] = [createWorkerNode(), createWorkerNode()];
+    const a = newActive(Ledger, [100], { node: wa });
+    const b = newActive(Ledger, [100], { node: wb });
+    const killer = newActive(Killer, [], { node: wa, module });
+    const durable = checkpointTaken(1, 10_000, objectIdOf(a));
+    const done = await Promise.all(['t1', 't2', 't3'].map((id) => a.transfer(id, b, 10)));
+    expect(done).toEqual([true, true, true]);
+    await durable;
+    const lost = events.filter((e) => e.type === 'node.lost').length;
+    await killer.exit(4).then(
+      () => undefined,
+      () => undefined,
+    );
+    await waitFor('node.lost', lost + 1);
+    // a's statement is served after its replay, whose deposits b has answered by then.
+    const sa = await a.statement();
+    const sb = await b.statement();
+    expect(sa).toEqual({ balance: 70, applied: ['-t1', '-t2', '-t3'] });
+    expect(sb).toEqual({ balance: 130, applied: ['+t1', '+t2', '+t3'] });
   });
 
   it('out of memory: a worker with a small heap dies of it, and its object comes back', async () => {
