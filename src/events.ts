@@ -139,6 +139,19 @@ export type MultiactiveEvent =
       readonly count: number;
     }
   | {
+      /**
+       * Node `node` dropped a message from node `from` that was malformed or not one that node
+       * may send (e.g. something a worker's own code posted on its port); it goes on serving.
+       */
+      readonly type: 'message.dropped';
+      readonly time: number;
+      readonly node: NodeId;
+      readonly from: NodeId;
+      readonly reason: string;
+      /** Messages dropped from that node so far. */
+      readonly count: number;
+    }
+  | {
       /** A wait-for cycle (SPEC §10): found by deadlock detection or `findDeadlocks()`. */
       readonly type: 'deadlock.found';
       readonly time: number;

@@ -14,7 +14,7 @@
  * references, futures and errors by the `Encoded*` records below, and flags the message
  * (`enc`) so that the receiver walks only values that contain one.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { MessagePort } from 'node:worker_threads';
 import type { ObserveMode, RequestEvents } from '../events.js';
 
 export type NodeId = number;
@@ -172,3 +172,132 @@ export interface EncodedError {
 }
 
 export type Encoded = EncodedRef | EncodedFuture | EncodedError;
+
+// ------------------------------------------------------------ checking what arrives
+
+/**
+ * Every message a node receives is checked here before it is handled: a worker's own code
+ * can post anything on the port its node uses (`parentPort.postMessage(null)`), so nothing
+ * that arrives is trusted to have the shape its tag promises. A message that fails is
+ * dropped (the node reports it and goes on serving). Time: O(fields) per message, O(entries)
+ * for the lists inside (replay, pending).
+ */
+type Check = (value: unknown) => boolean;
+
+const isNumber: Check = (v) => typeof v === 'number';
+const isString: Check = (v) => typeof v === 'string';
+const isBoolean: Check = (v) => typeof v === 'boolean';
+const isArray: Check = (v) => Array.isArray(v);
+const anything: Check = () => true;
+const optional =
+  (check: Check): Check =>
+  (v) =>
+    v === undefined || check(v);
+const listOf =
+  (check: Check): Check =>
+  (v) =>
+    Array.isArray(v) && v.every(check);
+const isKey: Check = (v) => Array.isArray(v) && v.length === 2 && isNumber(v[0]) && isNumber(v[1]);
+const isMethod: Check = (v) => typeof v === 'string' || typeof v === 'number';
+export const isJournalEntry: Check = (v) =>
+  v !== null &&
+  typeof v === 'object' &&
+  fieldsProblem(v as Record<string, unknown>, {
+    dseq: isNumber,
+    from: isNumber,
+    rid: isNumber,
+    method: isMethod,
+    args: isArray,
+    enc: isBoolean,
+    key: optional(isString),
+  }) === undefined;
+
+/** The fields of every `Wire` variant and their checks (a new variant must be added here). */
+const WIRE_FIELDS: { readonly [T in Wire['t']]: Readonly<Record<string, Check>> } = {
+  create: {
+    id: isNumber,
+    module: isString,
+    exportName: isString,
+    className: isString,
+    args: isArray,
+    enc: isBoolean,
+    checkpointKey: optional(isString),
+    restore: optional(isBoolean),
+    replay: optional(listOf(isJournalEntry)),
+  },
+  forward: { key: isKey, to: isNumber },
+  late: { key: isKey, to: isNumber },
+  terminate: { rid: isNumber, id: isNumber, immediate: isBoolean },
+  observe: { on: isBoolean, requests: (v) => v === 'all' || v === 'sampled' || v === 'none' },
+  events: {
+    events: listOf(
+      (e) =>
+        e !== null &&
+        typeof e === 'object' &&
+        isString((e as { type?: unknown }).type) &&
+        isNumber((e as { time?: unknown }).time),
+    ),
+  },
+  peer: { node: isNumber, port: (v) => v instanceof MessagePort },
+  waits: { rid: isNumber },
+  'waits.facts': { rid: isNumber, facts: anything },
+  'waits.break': { ids: listOf(isNumber), deadlock: anything },
+  'waits.track': { on: isBoolean },
+  'ft.checkpointed': { id: isNumber, seq: isNumber, dseq: isNumber, pending: listOf(isNumber) },
+  'ft.moved': { id: isNumber, to: isNumber },
+  'ft.trim': { id: isNumber, dseq: isNumber, pending: listOf(isNumber) },
+  'ft.lost': { node: isNumber, recovered: listOf(isNumber) },
+};
+
+/** Messages only the main thread sends (a worker receiving one from another worker drops it). */
+export const FROM_MAIN_ONLY: ReadonlySet<Wire['t']> = new Set<Wire['t']>([
+  'observe',
+  'peer',
+  'waits',
+  'waits.break',
+  'waits.track',
+  'ft.moved',
+  'ft.trim',
+  'ft.lost',
+]);
+
+/** Messages only the main thread receives. */
+export const TO_MAIN_ONLY: ReadonlySet<Wire['t']> = new Set<Wire['t']>([
+  'events',
+  'waits.facts',
+  'ft.checkpointed',
+]);
+
+function fieldsProblem(
+  value: Record<string, unknown>,
+  fields: Readonly<Record<string, Check>>,
+): string | undefined {
+  for (const name in fields) {
+    if (!fields[name]!(value[name])) return `field \`${name}\` is ${describeField(value[name])}`;
+  }
+  return undefined;
+}
+
+function describeField(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array not of the expected shape';
+  return typeof value === 'object'
+    ? 'an object not of the expected shape'
+    : `${typeof value} ${String(value)}`;
+}
+
+/** Why `message` (an OTHER entry) is not a well-formed `Wire` message, or undefined if it is. */
+export function wireProblem(message: unknown): string | undefined {
+  if (message === null || typeof message !== 'object') return `a message that is ${describeField(message)}`;
+  const t = (message as { t?: unknown }).t;
+  if (typeof t !== 'string' || !Object.hasOwn(WIRE_FIELDS, t)) {
+    return `a message of unknown type ${typeof t === 'string' ? JSON.stringify(t.slice(0, 40)) : describeField(t)}`;
+  }
+  const problem = fieldsProblem(message as Record<string, unknown>, WIRE_FIELDS[t as Wire['t']]);
+  return problem === undefined ? undefined : `a '${t}' message whose ${problem}`;
+}
+
+/** What a value is, for a report about a malformed message. */
+export function kindOf(value: unknown): string {
+  return describeField(value);
+}

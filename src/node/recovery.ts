@@ -93,13 +93,15 @@ export function forgetRecoverable(id: number): void {
   journals.delete(id);
 }
 
-node.onJournalEntry = (id, entry) => {
-  journals.get(id)?.entries.push(entry);
+// Only the object's host journals it (a message from any other node is not believed).
+node.onJournalEntry = (from, id, entry) => {
+  const journal = journals.get(id);
+  if (journal !== undefined && journal.host === from) journal.entries.push(entry);
 };
 
-node.onJournal = (message: Extract<Wire, { t: 'ft.checkpointed' }>) => {
+node.onJournal = (from, message: Extract<Wire, { t: 'ft.checkpointed' }>) => {
   const journal = journals.get(message.id);
-  if (journal === undefined) return;
+  if (journal === undefined || journal.host !== from) return;
   journal.checkpointed = true;
   const pending = new Set(message.pending);
   journal.entries = journal.entries.filter((e) => e.dseq > message.dseq || pending.has(e.dseq));

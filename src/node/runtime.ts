@@ -49,17 +49,22 @@ import {
   CALL,
   type Encoded,
   type EncodedError,
+  FROM_MAIN_ONLY,
   FTCALL,
   FTLOG,
   type FutureKey,
   ID_STRIDE,
+  isJournalEntry,
   type JournalEntry,
+  kindOf,
   MAIN_NODE,
   type NodeId,
   numericKey,
   OTHER,
+  TO_MAIN_ONLY,
   VALUE,
   type Wire,
+  wireProblem,
 } from './protocol.js';
 
 /** A node this one was talking to is gone (worker exited, crashed, or was terminated). */
@@ -210,6 +215,14 @@ export class NodeRuntime {
    * sender -> receiver: two channels, no order between them). Bounded: the oldest go first.
    */
   private readonly early = new Map<number, { ok: boolean; value: unknown; enc: boolean }>();
+  /**
+   * Values of calls to recoverable objects that came from another node than the call's target
+   * (its new host, before `ft.moved` arrived): by rid, checked when the object moves. Bounded.
+   */
+  private readonly unverified = new Map<
+    number,
+    { from: NodeId; ok: boolean; value: unknown; enc: boolean }
+  >();
   /** Remote stubs by object id (one stub per remote object, so identity is kept). */
   readonly remoteStubs = new Map<number, object>();
   /** Set by the placement module: makes a stub for a remote object we know nothing about. */
@@ -242,10 +255,10 @@ export class NodeRuntime {
   >();
   /** This node hosts recoverable objects: their calls carry deterministic keys. */
   hostsRecoverable = false;
-  /** Set by src/node/recovery.ts on the main thread: the journal's messages. */
-  onJournal: ((message: Extract<Wire, { t: 'ft.checkpointed' }>) => void) | undefined;
-  /** Set by src/node/recovery.ts on the main thread: a journal entry (FTLOG) for object `id`. */
-  onJournalEntry: ((id: number, entry: JournalEntry) => void) | undefined;
+  /** Set by src/node/recovery.ts on the main thread: the journal's messages, from node `from`. */
+  onJournal: ((from: NodeId, message: Extract<Wire, { t: 'ft.checkpointed' }>) => void) | undefined;
+  /** Set by src/node/recovery.ts on the main thread: a journal entry (FTLOG) for object `id`, from node `from`. */
+  onJournalEntry: ((from: NodeId, id: number, entry: JournalEntry) => void) | undefined;
   /** Set by src/waits.ts: the wait-for graph's messages. */
   onWaits:
     | ((
@@ -762,77 +775,161 @@ export class NodeRuntime {
 
   // ------------------------------------------------------------ incoming messages
 
-  /** One batch from `from`: flat entries (see protocol.ts), handled in order. */
-  onBatch(from: Link, batch: unknown[]): void {
+  /**
+   * One batch from `from`: flat entries (see protocol.ts), handled in order. Nothing that
+   * arrives is trusted (a worker's code can post anything on its port): an entry whose fields
+   * are not of their kinds is dropped with the rest of the batch (its boundaries are lost);
+   * an entry whose handler fails is reported and the next one is handled.
+   */
+  onBatch(from: Link, batch: unknown): void {
+    if (!Array.isArray(batch)) {
+      this.dropped(from, `a message that is not a batch (${kindOf(batch)})`);
+      return;
+    }
+    const length = batch.length;
     let i = 0;
-    while (i < batch.length) {
+    while (i < length) {
       const tag = batch[i];
+      let problem: string | undefined;
       try {
         if (tag === CALL) {
+          const rid = batch[i + 1];
+          const id = batch[i + 2];
+          const method = batch[i + 3];
+          const args = batch[i + 4];
+          const enc = batch[i + 5];
           i += 6;
-          this.onCall(
-            from.node,
-            batch[i - 5] as number,
-            batch[i - 4] as number,
-            batch[i - 3] as string | number,
-            (batch[i - 2] as unknown[] | null) ?? NO_ARGS.value,
-            batch[i - 1] as boolean,
-          );
+          if (
+            i > length ||
+            typeof rid !== 'number' ||
+            typeof id !== 'number' ||
+            (typeof method !== 'string' && typeof method !== 'number') ||
+            (args !== null && !Array.isArray(args)) ||
+            typeof enc !== 'boolean'
+          ) {
+            problem = 'a malformed call entry';
+          } else this.onCall(from.node, rid, id, method, (args as unknown[] | null) ?? NO_ARGS.value, enc);
+        } else if (tag === VALUE) {
+          const origin = batch[i + 1];
+          const rid = batch[i + 2];
+          const ok = batch[i + 3];
+          const enc = batch[i + 5];
+          i += 6;
+          if (
+            i > length ||
+            typeof origin !== 'number' ||
+            typeof rid !== 'number' ||
+            typeof ok !== 'boolean' ||
+            typeof enc !== 'boolean'
+          ) {
+            problem = 'a malformed value entry';
+          } else this.onValue(from, origin, rid, ok, batch[i - 2], enc);
+        } else if (tag === FTCALL) {
+          const rid = batch[i + 1];
+          const id = batch[i + 2];
+          const method = batch[i + 3];
+          const args = batch[i + 4];
+          const enc = batch[i + 5];
+          const key = batch[i + 6];
+          i += 7;
+          if (
+            i > length ||
+            typeof rid !== 'number' ||
+            typeof id !== 'number' ||
+            (typeof method !== 'string' && typeof method !== 'number') ||
+            (args !== null && !Array.isArray(args)) ||
+            typeof enc !== 'boolean' ||
+            typeof key !== 'string'
+          ) {
+            problem = 'a malformed keyed call entry';
+          } else {
+            this.onCall(from.node, rid, id, method, (args as unknown[] | null) ?? NO_ARGS.value, enc, key);
+          }
         } else if (tag === FTLOG) {
           i += 9;
-          const key = batch[i - 1] as string | undefined;
-          this.onJournalEntry?.(batch[i - 8] as number, {
-            dseq: batch[i - 7] as number,
-            from: batch[i - 6] as NodeId,
-            rid: batch[i - 5] as number,
-            method: batch[i - 4] as string | number,
-            args: (batch[i - 3] as unknown[] | null) ?? NO_ARGS.value,
-            enc: batch[i - 2] as boolean,
-            ...(key === undefined ? {} : { key }),
-          });
-        } else if (tag === FTCALL) {
-          i += 7;
-          this.onCall(
-            from.node,
-            batch[i - 6] as number,
-            batch[i - 5] as number,
-            batch[i - 4] as string | number,
-            (batch[i - 3] as unknown[] | null) ?? NO_ARGS.value,
-            batch[i - 2] as boolean,
-            batch[i - 1] as string,
-          );
-        } else if (tag === VALUE) {
-          i += 6;
-          this.onValue(
-            batch[i - 5] as NodeId,
-            batch[i - 4] as number,
-            batch[i - 3] as boolean,
-            batch[i - 2],
-            batch[i - 1] as boolean,
-          );
+          const id = batch[i - 8];
+          const entry = {
+            dseq: batch[i - 7],
+            from: batch[i - 6],
+            rid: batch[i - 5],
+            method: batch[i - 4],
+            args: batch[i - 3] ?? NO_ARGS.value,
+            enc: batch[i - 2],
+            ...(batch[i - 1] === undefined ? {} : { key: batch[i - 1] }),
+          };
+          if (i > length || typeof id !== 'number' || !isJournalEntry(entry))
+            problem = 'a malformed journal entry';
+          else if (this.self !== MAIN_NODE || this.onJournalEntry === undefined) {
+            this.dropped(from, `a journal entry for object ${id}, which only the main thread keeps`);
+          } else this.onJournalEntry(from.node, id, entry as JournalEntry);
         } else if (tag === OTHER) {
           i += 2;
-          this.onMessage(from, batch[i - 1] as Wire);
+          if (i > length) problem = 'a message entry cut short';
+          else this.onMessage(from, batch[i - 1]);
         } else {
-          throw new Error(`malformed batch entry (tag ${String(tag)}); the rest of the batch is dropped`);
+          problem = `an entry with an unknown tag (${kindOf(tag)})`;
         }
       } catch (error) {
-        process.emitWarning(
-          `multiactive: node ${this.self} failed on a message from node ${from.node}: ${String(error)}`,
-          {
-            code: 'MULTIACTIVE_WIRE',
-          },
-        );
-        if (tag !== CALL && tag !== VALUE && tag !== OTHER && tag !== FTCALL && tag !== FTLOG) return;
+        this.dropped(from, `an entry that failed: ${String(error)}`);
+      }
+      if (problem !== undefined) {
+        this.dropped(from, `${problem}; the rest of the batch is dropped`);
+        return;
       }
     }
   }
 
-  private onMessage(from: Link, message: Wire): void {
+  /** Messages dropped per sending node, and whether that node's first one was reported. */
+  private readonly droppedFrom = new Map<NodeId, number>();
+
+  /**
+   * A message from `from` was dropped (malformed, or not one that node may send): a
+   * `message.dropped` event, or a process warning for the first one from that node when
+   * nobody listens. The node goes on serving.
+   */
+  private dropped(from: Link, reason: string): void {
+    const count = (this.droppedFrom.get(from.node) ?? 0) + 1;
+    this.droppedFrom.set(from.node, count);
+    if (observed) {
+      emit({ type: 'message.dropped', time: now(), node: this.self, from: from.node, reason, count });
+    } else if (count === 1) {
+      process.emitWarning(
+        `multiactive: node ${this.self} dropped ${reason} from node ${from.node}. ` +
+          'Further ones from that node are counted in message.dropped events (onEvent).',
+        { code: 'MULTIACTIVE_WIRE' },
+      );
+    }
+  }
+
+  private onMessage(from: Link, received: unknown): void {
+    const problem = wireProblem(received);
+    if (problem !== undefined) {
+      this.dropped(from, problem);
+      return;
+    }
+    const message = received as Wire;
+    if (FROM_MAIN_ONLY.has(message.t) && from.node !== MAIN_NODE) {
+      this.dropped(from, `a '${message.t}' message, which only the main thread sends`);
+      return;
+    }
+    if (TO_MAIN_ONLY.has(message.t) && this.self !== MAIN_NODE) {
+      this.dropped(from, `a '${message.t}' message, which only the main thread receives`);
+      return;
+    }
     switch (message.t) {
-      case 'create':
-        this.onCreate(from.node, message);
+      case 'create': {
+        // Ids say who created an object; only that node asks for it (and the main thread,
+        // which recreates recovered objects). An id hosted already is never replaced.
+        const creator = Math.floor(message.id / ID_STRIDE);
+        if (creator !== from.node && from.node !== MAIN_NODE) {
+          this.dropped(from, `a 'create' of object ${message.id}, which node ${from.node} did not number`);
+        } else if (this.hosted.has(message.id)) {
+          this.dropped(from, `a second 'create' of object ${message.id}`);
+        } else if (message.replay !== undefined && from.node !== MAIN_NODE) {
+          this.dropped(from, `a 'create' with a journal to replay, which only the main thread sends`);
+        } else this.onCreate(from.node, message);
         return;
+      }
       case 'forward': {
         const home = this.homes.get(keyText(message.key));
         if (home !== undefined) home.add(message.to);
@@ -847,7 +944,9 @@ export class NodeRuntime {
         return;
       }
       case 'terminate':
-        this.onTerminate(from.node, message);
+        if (message.id === 0 && from.node !== MAIN_NODE) {
+          this.dropped(from, "a 'terminate' of the whole node, which only the main thread sends");
+        } else this.onTerminate(from.node, message);
         return;
       case 'peer':
         this.onPeer?.(message.node, message.port);
@@ -865,7 +964,7 @@ export class NodeRuntime {
         this.onWaits?.(from, message);
         return;
       case 'ft.checkpointed':
-        this.onJournal?.(message);
+        this.onJournal?.(from.node, message);
         return;
       case 'ft.moved':
         this.objectMoved(message.id, message.to);
@@ -1110,15 +1209,30 @@ export class NodeRuntime {
     core.observer = home;
   }
 
-  private onValue(origin: NodeId, rid: number, ok: boolean, value: unknown, enc: boolean): void {
+  private onValue(
+    sender: Link,
+    origin: NodeId,
+    rid: number,
+    ok: boolean,
+    value: unknown,
+    enc: boolean,
+  ): void {
     let core: FutureCore | undefined;
     if (origin === this.self) {
       const call = this.calls.get(rid);
       if (call !== undefined) {
-        this.calls.delete(rid);
-        this.resendable.delete(rid);
-        this.links.get(call.target)?.release();
-        core = call;
+        // Only the node that runs the call settles it (and the main thread, which settles
+        // calls of recovered objects it gave up on). A recovered object's new host may answer
+        // before `ft.moved` said where it lives: that value waits for it.
+        const from = sender.node;
+        if (from !== call.target && from !== MAIN_NODE) {
+          if (this.resendable.has(rid) && this.unverified.size < EARLY_VALUES) {
+            this.unverified.set(rid, { from, ok, value, enc });
+          } else this.dropped(sender, `a value for call ${rid}, which node ${from} was not asked to compute`);
+          return;
+        }
+        this.settleCall(rid, call, ok, value, enc);
+        return;
       }
     }
     if (core === undefined) {
@@ -1136,10 +1250,21 @@ export class NodeRuntime {
       return;
     }
     if (core.settled) return; // a duplicate
-    const from = core instanceof CallFuture ? core.target : (core as ReceivedFuture).home;
-    const decoded = enc ? this.decode(value, from) : value;
+    const decoded = enc ? this.decode(value, (core as ReceivedFuture).home) : value;
     if (ok) core.resolve(decoded);
     else core.reject(decoded);
+  }
+
+  /** The value of this node's call `rid` arrived from the node that ran it. */
+  private settleCall(rid: number, call: CallFuture, ok: boolean, value: unknown, enc: boolean): void {
+    this.calls.delete(rid);
+    this.resendable.delete(rid);
+    this.unverified.delete(rid);
+    this.links.get(call.target)?.release();
+    if (call.settled) return;
+    const decoded = enc ? this.decode(value, call.target) : value;
+    if (ok) call.resolve(decoded);
+    else call.reject(decoded);
   }
 
   private onCreate(from: NodeId, message: Extract<Wire, { t: 'create' }>): void {
@@ -1280,6 +1405,15 @@ export class NodeRuntime {
       const call = this.calls.get(rid);
       if (call === undefined) continue;
       call.target = to;
+      const early = this.unverified.get(rid);
+      if (early !== undefined) {
+        this.unverified.delete(rid);
+        if (early.from === to) {
+          // Its new host answered already (the replay of its delivery): nothing to resend.
+          this.settleCall(rid, call, early.ok, early.value, early.enc);
+          continue;
+        }
+      }
       if (link === undefined || link.isClosed) continue; // settled by `ft.lost` of that node
       link.hold();
       if (entry.key === undefined) link.sendCall(rid, id, entry.method, entry.args, entry.enc);
