@@ -13,7 +13,8 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { CALL, FTCALL, FTLOG, type NodeId, OTHER, VALUE, type Wire } from './protocol.js';
 
-type Endpoint = Worker | MessagePort;
+/** What a link sends on: a Worker (seen from the main thread), a MessagePort, or a loopback. */
+type Endpoint = Worker | MessagePort | LoopbackPort;
 
 const RESOLVED = Promise.resolve();
 
@@ -131,5 +132,28 @@ export class Link {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+}
+
+/**
+ * The port of a node's link to itself: a reference to an object of this node that is not
+ * known here as a local object yet (it is still being created, or the reference came back
+ * from another node) is called through it, like an object of another node. Batches are
+ * copied (structured clone, as between nodes) and delivered in a later turn, in order.
+ */
+export class LoopbackPort {
+  private listener: ((batch: unknown) => void) | undefined;
+  on(_event: 'message', listener: (batch: unknown) => void): this {
+    this.listener = listener;
+    return this;
+  }
+  postMessage(batch: unknown): void {
+    const copy = structuredClone(batch);
+    setImmediate(() => this.listener?.(copy));
+  }
+  ref(): void {}
+  unref(): void {}
+  close(): void {
+    this.listener = undefined;
   }
 }

@@ -44,7 +44,7 @@ import {
 } from '../events.js';
 import { FutureCore, type FutureObserver, NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
-import type { Link } from './link.js';
+import { Link, LoopbackPort } from './link.js';
 import {
   CALL,
   type Encoded,
@@ -277,7 +277,14 @@ export class NodeRuntime {
     this.links.set(link.node, link);
   }
 
+  /** This node's link to itself (see `LoopbackPort`), made when first needed. */
+  private selfLink: Link | undefined;
+
   linkTo(node: NodeId): Link {
+    if (node === this.self)
+      return (this.selfLink ??= new Link(node, new LoopbackPort(), (from, batch) =>
+        this.onBatch(from, batch),
+      ));
     const link = this.links.get(node);
     if (link === undefined || link.isClosed) {
       throw new NodeLostError(
@@ -658,7 +665,7 @@ export class NodeRuntime {
   }
 
   private sendValue(key: FutureKey, to: NodeId, ok: boolean, value: unknown): void {
-    const link = this.links.get(to);
+    const link = to === this.self ? this.linkTo(to) : this.links.get(to);
     if (link === undefined || link.isClosed) return;
     if (
       value === null ||
