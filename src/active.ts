@@ -75,6 +75,16 @@ export function allocateObjectId(): number {
   return nextObjectId++;
 }
 let nextRequestId = 1;
+/**
+ * On a worker node: requests in flight that the main thread does not wait for (`external`),
+ * and who is told when their count becomes or stops being zero (the node runtime, which
+ * tells the main thread whether this node is busy: an idle runtime never keeps the process
+ * alive, a busy one does).
+ */
+export const nodeWork: { external: number; changed: (() => void) | undefined } = {
+  external: 0,
+  changed: undefined,
+};
 /** Bumped by `shutdown()`: objects of an older epoch refuse calls. */
 let epoch = 0;
 
@@ -127,6 +137,12 @@ export class Request extends FutureCore implements Schedulable, Waiter, RequestR
   abandoned = false;
   /** The result leaves through the wire (structured clone copies it there): no copy here. */
   fromWire = false;
+  /**
+   * On a worker node, a request the main thread does not wait for (made on this node or by
+   * another worker): while one is in flight, the node tells the main thread it is busy, so
+   * that the process stays alive (see `nodeWork`).
+   */
+  external = false;
   /** Its events are observed (SPEC §10: every request, or a sample; decided at creation). */
   sampled = false;
   /** Calls it made to other nodes (recoverable objects: numbers their deterministic keys). */
@@ -399,6 +415,7 @@ export class ActiveObject implements SchedulerHost<Request> {
       } else this.awaitArgument(request, argCore, i);
     }
     request.held = request.pendingArgs > 0;
+    request.external = localNode !== 0 && viaNode !== 0;
     this.link(request);
     if (request.sampled) this.emitSent(request, viaNode, viaRid);
 
@@ -796,6 +813,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     if (this.firstInFlight !== null) this.firstInFlight.fPrev = request;
     this.firstInFlight = request;
     if (this.inFlight++ === 0) busyObjects.add(this);
+    if (request.external && nodeWork.external++ === 0) nodeWork.changed?.();
   }
 
   private unlink(request: Request): void {
@@ -805,6 +823,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     else return; // not linked
     if (request.fNext !== null) request.fNext.fPrev = request.fPrev;
     request.fPrev = request.fNext = null;
+    if (request.external && --nodeWork.external === 0) nodeWork.changed?.();
     if (--this.inFlight === 0) {
       busyObjects.delete(this);
       if (this.status === TERMINATING) this.markTerminated();

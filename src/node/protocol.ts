@@ -108,6 +108,12 @@ export type Wire =
    * started at the capture: they run afterwards, and a recovery from it replays them).
    */
   | { readonly t: 'ft.trim'; readonly id: number; readonly dseq: number; readonly pending: readonly number[] }
+  /**
+   * Worker to main: this node has work the main thread does not wait for (`on`: requests in
+   * flight made here or by other workers, or calls in flight from here), or no longer has.
+   * The main thread keeps the process alive while a worker is busy.
+   */
+  | { readonly t: 'node.busy'; readonly on: boolean }
   /** Main to all: node `node` is handled; calls to its objects that were not recovered fail. */
   | { readonly t: 'ft.lost'; readonly node: NodeId; readonly recovered: readonly number[] };
 
@@ -247,6 +253,7 @@ const WIRE_FIELDS: { readonly [T in Wire['t']]: Readonly<Record<string, Check>> 
   'ft.moved': { id: isNumber, to: isNumber },
   'ft.trim': { id: isNumber, dseq: isNumber, pending: listOf(isNumber) },
   'ft.lost': { node: isNumber, recovered: listOf(isNumber) },
+  'node.busy': { on: isBoolean },
 };
 
 /** Messages only the main thread sends (a worker receiving one from another worker drops it). */
@@ -266,6 +273,7 @@ export const TO_MAIN_ONLY: ReadonlySet<Wire['t']> = new Set<Wire['t']>([
   'events',
   'waits.facts',
   'ft.checkpointed',
+  'node.busy',
 ]);
 
 function fieldsProblem(

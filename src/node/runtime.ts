@@ -29,6 +29,7 @@ import {
   callerObjectId,
   getLocalNode,
   keyOfCall,
+  nodeWork,
 } from '../active.js';
 import type { CheckpointMeta } from '../checkpoint/checkpoints.js';
 import { ArgumentError, ConstructionError, CopyError, MultiactiveError, TerminatedError } from '../errors.js';
@@ -328,6 +329,7 @@ export class NodeRuntime {
       return future;
     }
     this.calls.set(rid, future);
+    if (this.calls.size === 1) this.workChanged();
     const wireArgs = encoded.value.length === 0 ? null : encoded.value;
     const key = this.hostsRecoverable ? keyOfCall() : undefined;
     if (recoverable)
@@ -979,6 +981,9 @@ export class NodeRuntime {
       case 'ft.lost':
         this.lostSettled(message.node, message.recovered);
         return;
+      case 'node.busy':
+        this.nodeBusy(from, message.on);
+        return;
       case 'ft.trim':
         this.trimKeyedCalls(message.id, message.dseq, message.pending);
         return;
@@ -1265,6 +1270,7 @@ export class NodeRuntime {
   /** The value of this node's call `rid` arrived from the node that ran it. */
   private settleCall(rid: number, call: CallFuture, ok: boolean, value: unknown, enc: boolean): void {
     this.calls.delete(rid);
+    if (this.calls.size === 0) this.workChanged();
     this.resendable.delete(rid);
     this.unverified.delete(rid);
     this.links.get(call.target)?.release();
@@ -1348,6 +1354,7 @@ export class NodeRuntime {
 
   /** `node` is gone: reject everything that waited on it; calls to it fail from now on. */
   nodeLost(node: NodeId, reason: string, cause?: unknown): void {
+    this.busyNodes.delete(node);
     const link = this.links.get(node);
     if (link !== undefined) {
       link.close();
@@ -1366,6 +1373,7 @@ export class NodeRuntime {
       this.calls.delete(rid);
       call.reject(error(`${call.description} did not complete`));
     }
+    this.workChanged();
     this.lostNodes.add(node);
     for (const [id, calls] of this.parked) {
       if (Math.floor(id / ID_STRIDE) !== node) continue;
@@ -1391,6 +1399,60 @@ export class NodeRuntime {
         remote.lost = error(`Object ${id} is gone`);
         this.remoteStubs.delete(id);
       }
+    }
+  }
+
+  // ------------------------------------------------------------ liveness
+
+  /** This worker told the main thread it is busy (and not since that it is idle). */
+  private saidBusy = false;
+  private idleCheck: NodeJS.Immediate | undefined;
+  /** Worker nodes that said they are busy (main thread): their links are held. */
+  private readonly busyNodes = new Set<NodeId>();
+
+  /**
+   * A worker's work the main thread does not wait for started or stopped: its calls in flight
+   * (to any node), and its requests in flight made here or by other workers (`nodeWork`).
+   * Busy is said at once; idle only if still idle after the event loop's current phase, so a
+   * worker that keeps working says nothing. The main thread holds the link of a busy worker:
+   * an idle runtime never keeps the process alive, while work in flight between workers that
+   * the main thread may await (a worker calling back a main-thread object) does.
+   * Time: O(1); a message only when the state changes.
+   */
+  workChanged(): void {
+    if (this.self === MAIN_NODE) return;
+    const busy = this.calls.size > 0 || nodeWork.external > 0;
+    if (busy) {
+      if (this.idleCheck !== undefined) {
+        clearImmediate(this.idleCheck);
+        this.idleCheck = undefined;
+      }
+      if (!this.saidBusy) {
+        this.saidBusy = true;
+        this.links.get(MAIN_NODE)?.send({ t: 'node.busy', on: true });
+      }
+    } else if (this.saidBusy && this.idleCheck === undefined) {
+      this.idleCheck = setImmediate(() => {
+        this.idleCheck = undefined;
+        if (this.calls.size > 0 || nodeWork.external > 0) return;
+        this.saidBusy = false;
+        this.links.get(MAIN_NODE)?.send({ t: 'node.busy', on: false });
+      });
+      // Not unref'd: an unref'd immediate lets the loop block in its poll phase until the
+      // next message, and the idle report would wait for it (a worker's loop is kept alive by
+      // its port anyway).
+    }
+  }
+
+  /** Main thread: worker `from` is busy (`on`) or idle; hold its link meanwhile. */
+  private nodeBusy(from: Link, on: boolean): void {
+    if (on === this.busyNodes.has(from.node)) return;
+    if (on) {
+      this.busyNodes.add(from.node);
+      from.hold();
+    } else {
+      this.busyNodes.delete(from.node);
+      from.release();
     }
   }
 
@@ -1445,6 +1507,7 @@ export class NodeRuntime {
         ),
       );
     }
+    this.workChanged();
     for (const [id, stub] of this.remoteStubs) {
       const remote = (stub as Record<symbol, unknown>)[ACTIVE_OBJECT] as
         | { node: NodeId; lost?: Error }
@@ -1477,3 +1540,4 @@ class NotWireable extends Error {
 
 /** This isolate's node runtime. */
 export const node = new NodeRuntime();
+nodeWork.changed = () => node.workChanged();
