@@ -1,15 +1,35 @@
 /**
  * Where a class is defined: its module URL, captured when its first class decorator is
  * applied (the decorators of a class are applied by code in the class's own module, whether
- * the helpers are inlined or come from tslib or reflect-metadata). Worker nodes import the class from there
- * (SPEC §8: no registration). Read from the call stack, skipping this library's frames.
+ * the helpers are inlined or come from tslib or reflect-metadata). Worker nodes import the
+ * class from there (no registration). Read from the call stack, skipping this library's frames.
+ *
+ * The stack is read as V8's structured call sites (`getFileName()`), not as the `stack`
+ * string: under `node --enable-source-maps` or tsx the string is source-mapped, so a frame
+ * of the built package (`dist/decorators/decorators.js`) reads as the source it came from
+ * (`decorators/decorators.ts`, outside `dist/`), and an application's compiled module reads
+ * as its `.ts` source, which a worker without tsx cannot import. The call sites name the code
+ * that actually runs: the URL of an ES module, the path of a CommonJS one. Node passes a
+ * replaced `Error.prepareStackTrace` V8's own call sites, with or without source maps (checked
+ * on Node 20; Node >= 20.12 also defines a default `Error.prepareStackTrace`, which is put
+ * back). The string is parsed only where call sites are not available (a runtime without
+ * V8's stack trace API).
+ *
+ * Cost: one captured stack of at most `FRAMES` frames per decorated class, once.
  */
 
 const origins = new WeakMap<object, string>();
 
-/** The root of this library (source tree or dist/): frames under it are ours. */
-const libraryRoot = new URL('..', import.meta.url).href;
-const ownFolders = ['decorators/', 'src/', 'scheduler/'].map((folder) => libraryRoot + folder);
+/**
+ * The folders of this library's modules: next to this one (in the sources, or in `dist/`),
+ * and, for a build, the sources its source maps point to (one level up), which is where a
+ * source-mapped `stack` string places its frames.
+ */
+const libraryRoots = [new URL('..', import.meta.url).href];
+if (libraryRoots[0]!.endsWith('/dist/')) libraryRoots.push(new URL('../..', import.meta.url).href);
+const ownFolders = libraryRoots.flatMap((root) =>
+  ['decorators/', 'src/', 'scheduler/'].map((folder) => root + folder),
+);
 
 /** Packages that apply decorators on behalf of the class's module (`__decorate` delegates). */
 const DECORATOR_HELPERS = [
@@ -19,22 +39,86 @@ const DECORATOR_HELPERS = [
   '/node_modules/@babel/runtime/',
 ];
 
+/**
+ * Frames captured: the class's module is reached after this library's two or three frames
+ * and at most a few of a decorator helper (reflect-metadata's `decorate` adds two), whatever
+ * `Error.stackTraceLimit` the application set.
+ */
+const FRAMES = 32;
+
+/** V8's stack trace API (Node, Deno, Chromium; Bun implements it too). */
+interface CallSite {
+  getFileName(): string | null | undefined;
+}
+interface V8ErrorConstructor {
+  prepareStackTrace?: (error: Error, frames: CallSite[]) => unknown;
+  stackTraceLimit?: number;
+  captureStackTrace?: (target: object, constructorOpt?: object) => void;
+}
+
+/**
+ * The file names of the frames that called `callerModule`, innermost first, as the engine
+ * runs them (never source-mapped); undefined without V8's API. `Error.prepareStackTrace` and
+ * `Error.stackTraceLimit` are replaced only while the stack is formatted (V8 formats a
+ * captured stack at the first read of `stack`, so it is read before they are restored).
+ */
+function frameFileNames(): (string | undefined)[] | undefined {
+  const V8Error = Error as unknown as V8ErrorConstructor;
+  if (typeof V8Error.captureStackTrace !== 'function') return undefined;
+  const hadPrepare = Object.hasOwn(Error, 'prepareStackTrace');
+  const savedPrepare = V8Error.prepareStackTrace;
+  const savedLimit = V8Error.stackTraceLimit;
+  try {
+    V8Error.stackTraceLimit = FRAMES;
+    V8Error.prepareStackTrace = (_error, frames) => frames.map((frame) => frame.getFileName() ?? undefined);
+    const holder: { stack?: unknown } = {};
+    V8Error.captureStackTrace(holder, callerModule);
+    return Array.isArray(holder.stack) ? (holder.stack as (string | undefined)[]) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (hadPrepare) V8Error.prepareStackTrace = savedPrepare;
+    else delete V8Error.prepareStackTrace;
+    V8Error.stackTraceLimit = savedLimit;
+  }
+}
+
 /** `file:///a/b.ts:3:4`, `/a/b.ts:3:4`, `(file:///a/b.ts:3:4)` -> `file:///a/b.ts`. */
 const LOCATION = /(file:\/\/[^\s()]+?|\/[^\s():]+?)(?::\d+){1,2}\)?$/;
 
-function toUrl(location: string): string {
-  const clean = location.split('?')[0] ?? location;
-  return clean.startsWith('file://') ? clean : `file://${encodeURI(clean)}`;
+/** The file names in the `stack` string (source-mapped where source maps are on). */
+function stackStringFileNames(): string[] {
+  const stack = new Error().stack ?? '';
+  return stack
+    .split('\n')
+    .slice(1)
+    .flatMap((line) => LOCATION.exec(line.trim())?.[1] ?? []);
 }
 
-/** The first module on the stack that is not this library (nor tslib). */
+/**
+ * A frame's file name as a module URL without its query (tsx and vitest may add one):
+ * ES modules are named by URL, CommonJS ones by an absolute path (POSIX or Windows).
+ * Anything else (`node:internal/...`, `evalmachine.<anonymous>`, `native`) is no module.
+ */
+function toModuleUrl(fileName: string): string | undefined {
+  let url: URL;
+  if (fileName.startsWith('file:')) url = new URL(fileName);
+  else if (fileName.startsWith('/') || /^[A-Za-z]:[\\/]/.test(fileName)) {
+    const path = fileName.replaceAll('\\', '/').replace(/^(?=[A-Za-z]:)/, '/');
+    // `%`, `#` and `?` are file name characters here, not URL syntax.
+    url = new URL(`file://${path.replace(/%/g, '%25').replace(/#/g, '%23').replace(/\?/g, '%3F')}`);
+  } else return undefined;
+  url.search = '';
+  url.hash = '';
+  return url.href;
+}
+
+/** The first module on the stack that is not this library (nor a decorator helper). */
 function callerModule(): string | undefined {
-  const stack = new Error().stack;
-  if (stack === undefined) return undefined;
-  for (const line of stack.split('\n').slice(1)) {
-    const match = LOCATION.exec(line.trim());
-    if (match === null) continue;
-    const url = toUrl(match[1]!);
+  for (const fileName of frameFileNames() ?? stackStringFileNames()) {
+    if (fileName === undefined) continue;
+    const url = toModuleUrl(fileName);
+    if (url === undefined) continue;
     if (ownFolders.some((folder) => url.startsWith(folder))) continue;
     if (DECORATOR_HELPERS.some((helper) => url.includes(helper))) continue;
     return url;

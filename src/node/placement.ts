@@ -149,11 +149,20 @@ let pool: WorkerNode[] = [];
 let nextPoolIndex = 0;
 let nextNodeId = 1;
 
-/** The worker's bootstrap: load tsx when TypeScript sources run, then the worker main module. */
+/**
+ * The worker's bootstrap: load tsx when TypeScript sources run, then the worker main module.
+ * Both of tsx's hooks, as its CLI registers them on the main thread: without the CommonJS one,
+ * a CommonJS `.ts` module (a package without `"type": "module"`) imported here is read by
+ * require() untransformed, taken for an ES module by its `import` syntax, and required while
+ * that same import is loading it: `ERR_REQUIRE_CYCLE_MODULE`.
+ */
 const BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
 (async () => {
-  if (workerData.tsx !== undefined) (await import(workerData.tsx)).register();
+  if (workerData.tsx !== undefined) {
+    require('node:module').createRequire(workerData.tsx)('tsx/cjs/api').register();
+    (await import(workerData.tsx)).register();
+  }
   await import(workerData.main);
 })().catch((error) => setImmediate(() => { throw error; }));
 `;
