@@ -16,6 +16,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { inspect } from 'node:util';
 import { MessageChannel, type ResourceLimits, Worker } from 'node:worker_threads';
 import { checkpointConfig, compilePolicy, originOf } from '../../decorators/index.js';
 import { getLocalNode, setPlacementHooks, stubClass } from '../active.js';
@@ -246,23 +247,28 @@ export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
     if (handle.ended) return;
     handle.ended = true;
     workers.delete(id);
+    const inPool = pool.includes(handle);
     pool = pool.filter((w) => w !== handle);
     node.nodeLost(id, reason, cause);
-    if (!handle.ending) recoverNode(id, reason, () => createWorkerNode());
+    if (handle.ending) return;
+    // Its replacement is made as it was (heap limits, loader), and takes its place in the pool.
+    recoverNode(id, reason, () => {
+      const fresh = createWorkerNode(options);
+      if (inPool) pool.push(fresh);
+      return fresh;
+    });
   };
   // Handled at 'exit', not at 'error': Node delivers the messages the worker posted before it
   // emits 'exit', so by then the main thread has every journal entry the worker sent.
-  let crash: Error | undefined;
-  worker.on('error', (error: Error) => {
+  let crash: unknown;
+  let crashed = false;
+  worker.on('error', (error: unknown) => {
     crash = error;
+    crashed = true;
   });
   worker.on('exit', (code) =>
     died(
-      crash !== undefined
-        ? `crashed (${crash instanceof Error ? `${crash.name}: ${crash.message}` : String(crash)})`
-        : code === 0
-          ? 'ended'
-          : `exited with code ${code}`,
+      crashed ? `crashed (${crashReason(crash)})` : code === 0 ? 'ended' : `exited with code ${code}`,
       crash,
     ),
   );
@@ -274,6 +280,23 @@ export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
   }
   workers.set(id, handle);
   return handle;
+}
+
+/**
+ * What a worker died of, in words: what it threw need not be an Error once it has crossed
+ * the thread boundary (a DOMException arrives as a plain object), so name and message are
+ * read wherever they are, and anything else is inspected.
+ */
+function crashReason(error: unknown): string {
+  if (error !== null && typeof error === 'object') {
+    const { name, message, code } = error as { name?: unknown; message?: unknown; code?: unknown };
+    if (typeof message === 'string' && message !== '') {
+      const label =
+        typeof name === 'string' && name !== '' ? name : typeof code === 'string' ? code : 'Error';
+      return `${label}: ${message}`;
+    }
+  }
+  return inspect(error, { depth: 2, breakLength: Number.POSITIVE_INFINITY });
 }
 
 /** The worker nodes started so far (not ended). */

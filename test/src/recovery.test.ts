@@ -269,6 +269,21 @@ describe('recovery of a dead worker node', () => {
     expect(sb).toEqual({ balance: 130, applied: ['+t1', '+t2', '+t3'] });
   });
 
+  it("a dead worker's replacement is made with its options (heap limits), and its death is said in words", async () => {
+    const w = createWorkerNode({ resourceLimits: { maxOldGenerationSizeMb: 96 } });
+    const { tally, killer } = onNode(w);
+    expect(await tally.heapLimitMb()).toBe(96);
+    const lost = events.filter((e) => e.type === 'node.lost').length;
+    await killer.throwOutside();
+    await waitFor('node.lost', lost + 1);
+    expect(await tally.heapLimitMb()).toBe(96);
+    const event = events.filter((e) => e.type === 'node.lost').at(-1) as Extract<
+      MultiactiveEvent,
+      { type: 'node.lost' }
+    >;
+    expect(event.reason).toBe('crashed (Error: an uncaught error outside any request)');
+  });
+
   it('out of memory: a worker with a small heap dies of it, and its object comes back', async () => {
     const w = createWorkerNode({ resourceLimits: { maxOldGenerationSizeMb: 48 } });
     const { tally, killer } = onNode(w);
