@@ -149,6 +149,8 @@ export class Request extends FutureCore implements Schedulable, Waiter, RequestR
   keyedCalls = 0;
   /** Delivery number of a recoverable object's request (its place in the main thread's journal); 0 otherwise. */
   dseq = 0;
+  /** A journaled delivery replayed after a recovery: its start and end are reported. */
+  replaying = false;
   // In-flight list of the object (intrusive).
   fPrev: Request | null = null;
   fNext: Request | null = null;
@@ -266,6 +268,13 @@ export class ActiveObject implements SchedulerHost<Request> {
   onCheckpointDurable: ((info: CheckpointInfo, meta: CheckpointMeta) => void) | undefined;
   /** The results of keyed calls this object served (recoverable objects), for its checkpoints. */
   keyedResults: (() => [string, boolean, unknown][]) | undefined;
+  /**
+   * Recoverable objects: told before a journaled request starts (its journal entry must have
+   * left this node: a request may end the node synchronously), and when a replayed one starts
+   * (`true`) and ends (`false`), so the main thread knows which were in service if the node dies.
+   */
+  beforeJournaledStart: (() => void) | undefined;
+  replayProgress: ((dseq: number, started: boolean) => void) | undefined;
   /** Told when the state was restored, before anything else is admitted (replay goes here). */
   afterRestore: ((meta: CheckpointMeta) => void) | undefined;
   /** Settles when a restore asked at creation has ended (either way). */
@@ -368,6 +377,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     from: number,
     rid: number,
     dseq = 0,
+    replaying = false,
   ): FutureCore {
     const method =
       typeof wireMethod === 'number' ? (this.methods[wireMethod] ?? `#${wireMethod}`) : wireMethod;
@@ -375,6 +385,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     const request = new Request(this, groupId, method, args, undefined);
     request.fromWire = true;
     request.dseq = dseq;
+    request.replaying = replaying;
     request.sampled = observeRequests && sampleRequest();
     if (
       this.failure === undefined &&
@@ -482,6 +493,10 @@ export class ActiveObject implements SchedulerHost<Request> {
     if (request.groupId === SPECIAL_GROUP) {
       this.runSpecial(request);
       return;
+    }
+    if (request.dseq > 0) {
+      if (request.replaying) this.replayProgress?.(request.dseq, true);
+      this.beforeJournaledStart?.();
     }
     let result: unknown;
     try {
@@ -600,6 +615,7 @@ export class ActiveObject implements SchedulerHost<Request> {
 
   private finishRequest(request: Request, ok: boolean, error: unknown): void {
     this.scheduler.finish(request);
+    if (request.replaying) this.replayProgress?.(request.dseq, false);
     request.flushDeliveries();
     if (request.sampled) {
       emit({ type: 'request.finished', time: now(), request: refOf(request), ok, error });

@@ -43,6 +43,26 @@ export class DeadlockError extends MultiactiveError {
   }
 }
 
+/**
+ * A call to a recoverable object was quarantined: its node died while it was being replayed
+ * after a recovery, twice, so it is taken to be what kills the node. It is not run again; the
+ * object goes on from the state before it. Effects it had on other objects before its node
+ * died stay (a recovery replays a call, it cannot undo what the call did elsewhere).
+ */
+export class QuarantineError extends MultiactiveError {
+  /** The object the call was made to. */
+  readonly objectId: number;
+  readonly method: string;
+  /** Its delivery number at the object. */
+  readonly delivery: number;
+  constructor(message: string, objectId: number, method: string, delivery: number) {
+    super(message);
+    this.objectId = objectId;
+    this.method = method;
+    this.delivery = delivery;
+  }
+}
+
 /** A runtime API was given a bad value (e.g. `control(o).setLimit(0)`). */
 export class ArgumentError extends MultiactiveError {}
 

@@ -129,6 +129,28 @@ export type MultiactiveEvent =
       readonly journaled: number;
     }
   | {
+      /**
+       * A call to a recoverable object was quarantined: its node died while it was being
+       * replayed, twice; its caller's future rejects with `QuarantineError`, the object goes on.
+       */
+      readonly type: 'call.quarantined';
+      readonly time: number;
+      readonly objectId: number;
+      readonly className: string;
+      readonly method: string;
+      /** Its delivery number at the object. */
+      readonly delivery: number;
+      readonly reason: string;
+    }
+  | {
+      /** A recoverable object is not recovered again (see `reason`); calls to it fail with `NodeLostError`. */
+      readonly type: 'object.unrecoverable';
+      readonly time: number;
+      readonly objectId: number;
+      readonly className: string;
+      readonly reason: string;
+    }
+  | {
       /** The new host of a recovered object queued the deliveries its checkpoint lacks. */
       readonly type: 'requests.replayed';
       readonly time: number;

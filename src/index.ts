@@ -40,6 +40,7 @@ export {
   DeadlockError,
   DefinitionError,
   MultiactiveError,
+  QuarantineError,
   TerminatedError,
 } from './errors.js';
 export {

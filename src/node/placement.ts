@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { MessageChannel, type ResourceLimits, Worker } from 'node:worker_threads';
 import { checkpointConfig, compilePolicy, originOf } from '../../decorators/index.js';
-import { getLocalNode, setPlacementHooks, stubClass } from '../active.js';
+import { getLocalNode, methodsOf, setPlacementHooks, stubClass } from '../active.js';
 import { awaitTracking } from '../context.js';
 import { copyArguments } from '../copy.js';
 import { ArgumentError, describe } from '../errors.js';
@@ -360,15 +360,17 @@ setPlacementHooks({
       const kept = [...args];
       copyArguments(kept, ctor.name, 'constructor');
       // The host names its checkpoints the same way by default (`ClassName#id`).
-      registerRecoverable(
+      registerRecoverable({
         id,
-        target,
-        ctor.name,
+        host: target,
+        className: ctor.name,
         module,
         exportName,
-        kept,
-        options.checkpointKey ?? `${ctor.name}#${id}`,
-      );
+        args: kept,
+        checkpointKey: options.checkpointKey ?? `${ctor.name}#${id}`,
+        restore: options.restore === true,
+        methods: methodsOf(ctor),
+      });
     }
     const remote = new RemoteObject(target, id, ctor.name);
     remote.recoverable = recoverable;

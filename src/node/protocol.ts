@@ -114,6 +114,11 @@ export type Wire =
    * The main thread keeps the process alive while a worker is busy.
    */
   | { readonly t: 'node.busy'; readonly on: boolean }
+  /**
+   * Host to main: a replayed delivery of recoverable object `id` started (`on`) or ended. A
+   * delivery in service when its node dies during two replays is quarantined (src/node/recovery.ts).
+   */
+  | { readonly t: 'ft.replay'; readonly id: number; readonly dseq: number; readonly on: boolean }
   /** Main to all: node `node` is handled; calls to its objects that were not recovered fail. */
   | { readonly t: 'ft.lost'; readonly node: NodeId; readonly recovered: readonly number[] };
 
@@ -129,6 +134,11 @@ export interface JournalEntry {
   readonly enc: boolean;
   /** Its deterministic key, for a call made by a recoverable object (FTCALL). */
   readonly key?: string;
+  /**
+   * Set by the main thread on a call it quarantined (src/node/recovery.ts): the new host does
+   * not run it, answers a resend or a repeated key with a `QuarantineError` of this message.
+   */
+  readonly quarantined?: string;
 }
 
 /** What a worker receives in `workerData`. */
@@ -216,6 +226,7 @@ export const isJournalEntry: Check = (v) =>
     args: isArray,
     enc: isBoolean,
     key: optional(isString),
+    quarantined: optional(isString),
   }) === undefined;
 
 /** The fields of every `Wire` variant and their checks (a new variant must be added here). */
@@ -254,6 +265,7 @@ const WIRE_FIELDS: { readonly [T in Wire['t']]: Readonly<Record<string, Check>> 
   'ft.trim': { id: isNumber, dseq: isNumber, pending: listOf(isNumber) },
   'ft.lost': { node: isNumber, recovered: listOf(isNumber) },
   'node.busy': { on: isBoolean },
+  'ft.replay': { id: isNumber, dseq: isNumber, on: isBoolean },
 };
 
 /** Messages only the main thread sends (a worker receiving one from another worker drops it). */
@@ -273,6 +285,7 @@ export const TO_MAIN_ONLY: ReadonlySet<Wire['t']> = new Set<Wire['t']>([
   'events',
   'waits.facts',
   'ft.checkpointed',
+  'ft.replay',
   'node.busy',
 ]);
 

@@ -22,8 +22,15 @@
  *   4. Node death (crash, `process.exit()`, uncaught error, `worker.terminate()`, out of
  *      memory; not `WorkerNode.terminate()`, which ends a node on purpose), handled at the
  *      worker's `exit` event, after Node has delivered what it posted: the main thread
- *      starts a fresh worker and creates each recoverable object of the dead node there under
- *      its old id, restoring its newest checkpoint (if it has one), with the journal.
+ *      starts a fresh worker (with the dead one's options) and creates each recoverable object
+ *      of the dead node there under its old id, restoring its newest checkpoint (if it has
+ *      one), with the journal. Two bounds keep a fault from looping: the host reports when each
+ *      replayed delivery starts and ends (`ft.replay`, sent at once, before it runs), and a
+ *      delivery that was in service when its node died during two replays is quarantined:
+ *      its caller gets a `QuarantineError`, the new host skips it (and answers a resend or a
+ *      repeated key with that error), the object goes on from the state before it. And an
+ *      object whose node died 8 times in a row without progress (no durable checkpoint, no
+ *      replayed delivery finished) is given up: its callers get `NodeLostError`.
  *   5. The new host replays, behind the restore and before anything else, the journaled
  *      deliveries the restored state does not hold (using the checkpoint's own record, which
  *      may be newer than the one the main thread heard of), in delivery order. Their values go
@@ -46,8 +53,22 @@
  * the dead node.
  */
 import { emit, now, observed } from '../events.js';
-import type { JournalEntry, NodeId, Wire } from './protocol.js';
-import { node } from './runtime.js';
+import type { JournalEntry, NodeId } from './protocol.js';
+import { node, quarantineError } from './runtime.js';
+
+/**
+ * A delivery in service when its node died during this many replays of it is quarantined:
+ * the first death may be anyone's (a kill from outside, another request), but a request that
+ * is being replayed again when the node dies again is taken to be what kills it.
+ */
+const QUARANTINE_AFTER = 2;
+
+/**
+ * An object whose node died this many times in a row without progress (no durable
+ * checkpoint, no replayed delivery finished) is not recovered again: something else than a
+ * request kills every node it gets (its constructor, its restore, its module).
+ */
+const MAX_DEATHS_WITHOUT_PROGRESS = 8;
 
 interface Journal {
   readonly id: number;
@@ -57,34 +78,51 @@ interface Journal {
   readonly exportName: string;
   readonly args: unknown[];
   readonly checkpointKey: string;
+  /** `methodsOf(class)`: journaled calls may name their method by index. */
+  readonly methods: readonly string[];
+  /** It was restored from the store when created: a recovery restores too, until it checkpoints. */
+  readonly restoredAtCreation: boolean;
   /** A checkpoint of it was reported durable (restore from the store on recovery). */
   checkpointed: boolean;
   /** Deliveries since the last durable checkpoint (plus those it had not started). */
   entries: JournalEntry[];
+  /** Replayed deliveries in service on its host now (`ft.replay`). */
+  readonly replaying: Set<number>;
+  /** Per delivery: deaths of its host while it was being replayed. */
+  readonly strikes: Map<number, number>;
+  /** Deaths of its host since it last made progress. */
+  deaths: number;
 }
 
 const journals = new Map<number, Journal>();
 
 /** Called by placement for a recoverable object it placed on a worker node. */
-export function registerRecoverable(
-  id: number,
-  host: NodeId,
-  className: string,
-  module: string,
-  exportName: string,
-  args: unknown[],
-  checkpointKey: string,
-): void {
-  journals.set(id, {
-    id,
-    host,
-    className,
-    module,
-    exportName,
-    args,
-    checkpointKey,
+export function registerRecoverable(object: {
+  readonly id: number;
+  readonly host: NodeId;
+  readonly className: string;
+  readonly module: string;
+  readonly exportName: string;
+  readonly args: unknown[];
+  readonly checkpointKey: string;
+  readonly restore: boolean;
+  readonly methods: readonly string[];
+}): void {
+  journals.set(object.id, {
+    id: object.id,
+    host: object.host,
+    className: object.className,
+    module: object.module,
+    exportName: object.exportName,
+    args: object.args,
+    checkpointKey: object.checkpointKey,
+    methods: object.methods,
+    restoredAtCreation: object.restore,
     checkpointed: false,
     entries: [],
+    replaying: new Set(),
+    strikes: new Map(),
+    deaths: 0,
   });
 }
 
@@ -99,12 +137,23 @@ node.onJournalEntry = (from, id, entry) => {
   if (journal !== undefined && journal.host === from) journal.entries.push(entry);
 };
 
-node.onJournal = (from, message: Extract<Wire, { t: 'ft.checkpointed' }>) => {
+node.onJournal = (from, message) => {
   const journal = journals.get(message.id);
   if (journal === undefined || journal.host !== from) return;
+  if (message.t === 'ft.replay') {
+    if (message.on) journal.replaying.add(message.dseq);
+    else {
+      journal.replaying.delete(message.dseq);
+      journal.deaths = 0;
+    }
+    return;
+  }
   journal.checkpointed = true;
+  journal.deaths = 0;
   const pending = new Set(message.pending);
-  journal.entries = journal.entries.filter((e) => e.dseq > message.dseq || pending.has(e.dseq));
+  const kept = (dseq: number): boolean => dseq > message.dseq || pending.has(dseq);
+  journal.entries = journal.entries.filter((e) => kept(e.dseq));
+  for (const dseq of journal.strikes.keys()) if (!kept(dseq)) journal.strikes.delete(dseq);
   // Its deliveries up to there will not be replayed, except the pending ones: receivers may
   // forget the results of the calls the others made. The pending ones had not started at the
   // capture, so they make their calls afterwards, and a recovery from this checkpoint replays
@@ -134,7 +183,7 @@ export function journalSizes(): Map<number, number> {
  * `createWorkerNode`). Returns the ids recovered.
  */
 export function recoverNode(lost: NodeId, reason: string, startNode: () => { id: NodeId }): number[] {
-  const victims = [...journals.values()].filter((j) => j.host === lost);
+  const victims = [...journals.values()].filter((j) => j.host === lost && survives(j, reason));
   const recovered: number[] = [];
   if (victims.length > 0) {
     const fresh = startNode().id;
@@ -145,7 +194,11 @@ export function recoverNode(lost: NodeId, reason: string, startNode: () => { id:
         j.module,
         j.exportName,
         j.args,
-        { checkpointKey: j.checkpointKey, restore: j.checkpointed, replay: j.entries },
+        {
+          checkpointKey: j.checkpointKey,
+          restore: j.checkpointed || j.restoredAtCreation,
+          replay: j.entries,
+        },
         j.id,
       );
       if (error !== undefined) {
@@ -176,4 +229,62 @@ export function recoverNode(lost: NodeId, reason: string, startNode: () => { id:
   node.lostSettled(lost, recovered);
   if (observed) emit({ type: 'node.lost', time: now(), node: lost, reason, recovered });
   return recovered;
+}
+
+/**
+ * Step 4's bounds, for object `j` whose node died of `reason`: the replayed deliveries that
+ * were in service get a strike, and those with `QUARANTINE_AFTER` are quarantined (not run
+ * again; their callers get a `QuarantineError`; the new host answers a resend or a repeated
+ * key with it). Returns false if the object is not to be recovered again (its node died
+ * `MAX_DEATHS_WITHOUT_PROGRESS` times in a row without progress): then it is forgotten, and
+ * its callers get `NodeLostError` like those of an object that was not recoverable.
+ */
+function survives(j: Journal, reason: string): boolean {
+  j.deaths++;
+  const quarantined = new Set<number>();
+  for (const dseq of j.replaying) {
+    const strikes = (j.strikes.get(dseq) ?? 0) + 1;
+    j.strikes.set(dseq, strikes);
+    if (strikes >= QUARANTINE_AFTER) quarantined.add(dseq);
+  }
+  j.replaying.clear();
+  if (quarantined.size > 0) {
+    j.entries = j.entries.map((e) => {
+      if (!quarantined.has(e.dseq) || e.quarantined !== undefined) return e;
+      const method = typeof e.method === 'number' ? (j.methods[e.method] ?? `#${e.method}`) : e.method;
+      const message =
+        `${j.className}#${j.id}.${method} (delivery ${e.dseq}) was quarantined: its node died while it was being ` +
+        `replayed, ${QUARANTINE_AFTER} times (last: node ${reason}). It is not run again; ` +
+        `${j.className}#${j.id} goes on from the state before it.`;
+      const marked: JournalEntry = { ...e, quarantined: message };
+      node.failCall(e.from, e.rid, quarantineError({ id: j.id, methods: j.methods }, marked));
+      if (observed) {
+        emit({
+          type: 'call.quarantined',
+          time: now(),
+          objectId: j.id,
+          className: j.className,
+          method,
+          delivery: e.dseq,
+          reason: message,
+        });
+      }
+      return marked;
+    });
+  }
+  if (j.deaths <= MAX_DEATHS_WITHOUT_PROGRESS) return true;
+  journals.delete(j.id);
+  if (observed) {
+    emit({
+      type: 'object.unrecoverable',
+      time: now(),
+      objectId: j.id,
+      className: j.className,
+      reason:
+        `its node died ${j.deaths} times in a row without progress (no durable checkpoint, no replayed call ` +
+        `finished; last: node ${reason}): something else than a call kills every node it gets (its constructor, ` +
+        'its restore, its module), so it is not recovered again',
+    });
+  }
+  return false;
 }

@@ -32,7 +32,14 @@ import {
   nodeWork,
 } from '../active.js';
 import type { CheckpointMeta } from '../checkpoint/checkpoints.js';
-import { ArgumentError, ConstructionError, CopyError, MultiactiveError, TerminatedError } from '../errors.js';
+import {
+  ArgumentError,
+  ConstructionError,
+  CopyError,
+  MultiactiveError,
+  QuarantineError,
+  TerminatedError,
+} from '../errors.js';
 import {
   emit,
   type MultiactiveEvent,
@@ -257,7 +264,9 @@ export class NodeRuntime {
   /** This node hosts recoverable objects: their calls carry deterministic keys. */
   hostsRecoverable = false;
   /** Set by src/node/recovery.ts on the main thread: the journal's messages, from node `from`. */
-  onJournal: ((from: NodeId, message: Extract<Wire, { t: 'ft.checkpointed' }>) => void) | undefined;
+  onJournal:
+    | ((from: NodeId, message: Extract<Wire, { t: 'ft.checkpointed' | 'ft.replay' }>) => void)
+    | undefined;
   /** Set by src/node/recovery.ts on the main thread: a journal entry (FTLOG) for object `id`, from node `from`. */
   onJournalEntry: ((from: NodeId, id: number, entry: JournalEntry) => void) | undefined;
   /** Set by src/waits.ts: the wait-for graph's messages. */
@@ -973,6 +982,7 @@ export class NodeRuntime {
         this.onWaits?.(from, message);
         return;
       case 'ft.checkpointed':
+      case 'ft.replay':
         this.onJournal?.(from.node, message);
         return;
       case 'ft.moved':
@@ -1096,7 +1106,7 @@ export class NodeRuntime {
         );
       }
     }
-    const core = target.callFromWire(call.method, call.args, from, rid, dseq);
+    const core = target.callFromWire(call.method, call.args, from, rid, dseq, call.replayed !== undefined);
     if (keyed !== undefined) {
       let perCaller = this.keyedCalls.get(keyed.caller);
       if (perCaller === undefined) this.keyedCalls.set(keyed.caller, (perCaller = new Map()));
@@ -1122,15 +1132,35 @@ export class NodeRuntime {
 
   /** After a restore: the keyed results the checkpoint holds answer replayed calls again. */
   private restoreKeyed(id: number, results: readonly [string, boolean, unknown][]): void {
-    for (const [key, ok, value] of results) {
-      const [caller, dseqText, n] = key.split(':');
-      const core = new NamedFutureCore(`keyed call ${key}`);
-      if (ok) core.resolve(value);
-      else core.reject(value);
-      let perCaller = this.keyedCalls.get(Number(caller));
-      if (perCaller === undefined) this.keyedCalls.set(Number(caller), (perCaller = new Map()));
-      perCaller.set(`${dseqText}:${n}`, { dseq: Number(dseqText), core, target: id });
+    for (const [key, ok, value] of results) this.rememberKeyed(id, key, ok, value);
+  }
+
+  /** Answer the keyed call `key` (`caller:dseq:n`) to object `id` with this outcome from now on. */
+  private rememberKeyed(id: number, key: string, ok: boolean, value: unknown): void {
+    const [caller, dseqText, n] = key.split(':');
+    const core = new NamedFutureCore(`keyed call ${key}`);
+    if (ok) core.resolve(value);
+    else core.reject(value);
+    let perCaller = this.keyedCalls.get(Number(caller));
+    if (perCaller === undefined) this.keyedCalls.set(Number(caller), (perCaller = new Map()));
+    perCaller.set(`${dseqText}:${n}`, { dseq: Number(dseqText), core, target: id });
+  }
+
+  /** Reject the future `[origin, rid]` of node `origin` with `error` (the main thread's recovery). */
+  failCall(origin: NodeId, rid: number, error: Error): void {
+    if (origin !== this.self) {
+      this.sendValue([origin, rid], origin, false, error);
+      return;
     }
+    // A call of this node: it gets the error itself (not a RemoteError copy of it).
+    const call = this.calls.get(rid);
+    if (call === undefined) return;
+    this.calls.delete(rid);
+    this.resendable.delete(rid);
+    this.unverified.delete(rid);
+    this.links.get(call.target)?.release();
+    if (this.calls.size === 0) this.workChanged();
+    call.reject(error);
   }
 
   /** Send `core`'s value (now or when it settles) to the future `key` of node `to`. */
@@ -1179,6 +1209,11 @@ export class NodeRuntime {
         continue;
       }
       replayed.add(key);
+      if (e.quarantined !== undefined) {
+        // Not run again (the main thread answered its caller); a repeated key gets the error.
+        if (e.key !== undefined) this.rememberKeyed(obj.id, e.key, false, quarantineError(obj, e));
+        continue;
+      }
       const args = e.args ?? NO_ARGS.value;
       const decoded = e.enc ? (this.decode(args, e.from) as unknown[]) : args;
       this.deliver(
@@ -1532,6 +1567,15 @@ export class NodeRuntime {
       early: this.early.size,
     };
   }
+}
+
+/** The error a quarantined call (see `JournalEntry.quarantined`) is answered with. */
+export function quarantineError(
+  obj: { readonly id: number; readonly methods: readonly string[] },
+  e: JournalEntry,
+): QuarantineError {
+  const method = typeof e.method === 'number' ? (obj.methods[e.method] ?? `#${e.method}`) : e.method;
+  return new QuarantineError(e.quarantined ?? 'quarantined', obj.id, method, e.dseq);
 }
 
 class NotWireable extends Error {

@@ -87,6 +87,16 @@ node.construct = async (message, args) => {
     node.hostsRecoverable = true;
     enableAsyncContext();
     obj.keyedResults = () => node.keyedResultsOf(obj.id);
+    // Its journal entry leaves before it starts: a request that ends the node at once (a
+    // synchronous process.exit) is journaled, so it is replayed (and can be quarantined).
+    obj.beforeJournaledStart = () => node.links.get(MAIN_NODE)?.flush();
+    obj.replayProgress = (dseq, on) => {
+      const main = node.links.get(MAIN_NODE);
+      // At once, both ways: what the main thread believes in service when the node dies
+      // counts against it (see recovery.ts, step 4).
+      main?.send({ t: 'ft.replay', id: obj.id, dseq, on });
+      main?.flush();
+    };
     obj.onCheckpointDurable = (info, meta) =>
       node.links.get(MAIN_NODE)?.send({
         t: 'ft.checkpointed',

@@ -10,14 +10,16 @@ import { join } from 'node:path';
 import {
   createWorkerNode,
   type MultiactiveEvent,
+  NodeLostError,
   newActive,
   onEvent,
+  QuarantineError,
   shutdown,
   type WorkerNode,
   workerNodes,
 } from 'multiactive';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Account, Agent, Killer, Ledger, Tally, Teller } from '../fixtures/recovery.js';
+import { Account, Agent, Fuse, Killer, Ledger, Phoenix, Tally, Teller } from '../fixtures/recovery.js';
 import { objectIdOf } from '../support/node-trace.js';
 
 const module = new URL('../fixtures/recovery.ts', import.meta.url);
@@ -29,7 +31,13 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'multiactive-recovery-'));
   process.env.MULTIACTIVE_CHECKPOINT_DIR = dir;
   stop = onEvent((e) => {
-    if (e.type === 'node.lost' || e.type === 'object.recovered' || e.type === 'requests.replayed')
+    if (
+      e.type === 'node.lost' ||
+      e.type === 'object.recovered' ||
+      e.type === 'requests.replayed' ||
+      e.type === 'call.quarantined' ||
+      e.type === 'object.unrecoverable'
+    )
       events.push(e);
   });
 });
@@ -283,6 +291,53 @@ describe('recovery of a dead worker node', () => {
     >;
     expect(event.reason).toBe('crashed (Error: an uncaught error outside any request)');
   });
+
+  it('a call that ends its node each time it runs is quarantined after two replays; the object goes on without it', async () => {
+    const w = createWorkerNode();
+    const fuse = newActive(Fuse, [], { node: w });
+    expect(await fuse.add(1)).toBe(1);
+    const lost = events.filter((e) => e.type === 'node.lost').length;
+    const blown = fuse.blow(7);
+    const after = fuse.add(10); // queued behind it, on the same node
+    const error = await blown.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(QuarantineError);
+    expect((error as QuarantineError).method).toBe('blow');
+    expect((error as Error).message).toMatch(/Fuse#\d+\.blow \(delivery 2\) was quarantined/);
+    // Its first run and two replays each ended a node; nothing more.
+    expect(events.filter((e) => e.type === 'node.lost').length - lost).toBe(3);
+    expect(await after).toBe(11);
+    expect(await fuse.add(100)).toBe(111);
+    const quarantined = events.filter((e) => e.type === 'call.quarantined');
+    expect(quarantined.at(-1)).toMatchObject({ method: 'blow', delivery: 2, className: 'Fuse' });
+  });
+
+  it('an object whose every new node dies before it makes progress is given up after 8 tries, its callers told', async () => {
+    const w = createWorkerNode();
+    const phoenix = newActive(Phoenix, [], { node: w });
+    const killer = newActive(Killer, [], { node: w, module });
+    const durable = checkpointTaken(1, 10_000, objectIdOf(phoenix));
+    expect(await phoenix.inc()).toBe(1);
+    await durable;
+    const lost = events.filter((e) => e.type === 'node.lost').length;
+    await killer.exit(3).then(
+      () => undefined,
+      () => undefined,
+    );
+    await waitFor('node.lost', lost + 1); // made afterwards, the call waits for the recovery
+    const error = await phoenix.inc().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(NodeLostError);
+    // The kill, then 8 new nodes that died restoring it.
+    expect(events.filter((e) => e.type === 'node.lost').length - lost).toBe(9);
+    expect(events.filter((e) => e.type === 'object.unrecoverable').at(-1)).toMatchObject({
+      objectId: objectIdOf(phoenix),
+    });
+  }, 30_000);
 
   it('out of memory: a worker with a small heap dies of it, and its object comes back', async () => {
     const w = createWorkerNode({ resourceLimits: { maxOldGenerationSizeMb: 48 } });
