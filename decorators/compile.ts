@@ -53,6 +53,8 @@ const checkpoints = new WeakMap<object, CheckpointConfig | null>();
 export interface CheckpointConfig {
   readonly everyRequests: number | undefined;
   readonly everyMs: number | undefined;
+  /** Most calls journaled between durable checkpoints (recoverable objects); `undefined`: the default. */
+  readonly journalLimit: number | undefined;
   /** As given: a non-empty string, a store object, or undefined (the runtime's default). */
   readonly store: string | object | undefined;
   /** The decorator as written, for messages. */
@@ -96,6 +98,7 @@ export function checkpointConfig(ctor: AbstractClass): CheckpointConfig | undefi
       : Object.freeze({
           everyRequests: nearest.everyRequests,
           everyMs: nearest.everyMs,
+          journalLimit: nearest.journalLimit,
           store: nearest.store,
           source: nearest.source,
         });

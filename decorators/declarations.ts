@@ -63,6 +63,8 @@ export interface CheckpointDeclaration {
   readonly everyRequests: number | undefined;
   /** `undefined`: no timer trigger. */
   readonly everyMs: number | undefined;
+  /** `undefined`: the runtime's default. */
+  readonly journalLimit: number | undefined;
   /** A non-empty directory path, a store object, or `undefined` (the runtime's default store). */
   readonly store: string | object | undefined;
   readonly source: string;

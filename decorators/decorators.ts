@@ -103,6 +103,14 @@ export interface CheckpointOptions {
    */
   everyMs?: number;
   /**
+   * Recoverable objects (placed on a worker by the main thread): at most this many calls
+   * journaled since the last durable checkpoint (an integer >= 2). At half of it a checkpoint
+   * is taken; while it is full (checkpoints keep failing), new calls are refused with
+   * `JournalFullError`.
+   * @default 100000
+   */
+  journalLimit?: number;
+  /**
    * Where checkpoints go: a directory path (string, the file store), or a store object with
    * `put`, `latest` and `list` functions (duck-typed here; the interface lives in src/). Default:
    * the file store in `$MULTIACTIVE_CHECKPOINT_DIR` or `.multiactive/checkpoints` (resolved by the runtime).
@@ -400,7 +408,7 @@ const GROUP_OPTION_KEYS = [
   'superPriority',
 ] as const;
 const THREAD_CONFIG_OPTION_KEYS = ['threadPoolSize', 'hardLimit'] as const;
-const CHECKPOINT_OPTION_KEYS = ['everyRequests', 'everyMs', 'store'] as const;
+const CHECKPOINT_OPTION_KEYS = ['everyRequests', 'everyMs', 'journalLimit', 'store'] as const;
 /** The functions a store object must have (the full interface lives in src/). */
 const STORE_FUNCTIONS = ['put', 'latest', 'list'] as const;
 
@@ -740,8 +748,21 @@ export function Checkpoint(options?: CheckpointOptions): MultiactiveClassDecorat
     'Give the time between two checkpoints in milliseconds, or omit it.',
     problems,
   );
+  const journalLimit = given['journalLimit'];
+  if (journalLimit !== undefined && !isCount(journalLimit, 2, false)) {
+    problems.push(
+      `${source}: Expected \`journalLimit\` to be an integer >= 2, got ${show(journalLimit)}. ` +
+        'Give the most calls journaled between two durable checkpoints, or omit it (100000).',
+    );
+  }
   const store = checkStore(source, given['store'], problems);
-  const declaration = Object.freeze({ everyRequests, everyMs, store, source });
+  const declaration = Object.freeze({
+    everyRequests,
+    everyMs,
+    journalLimit: isCount(journalLimit, 2, false) ? (journalLimit as number) : undefined,
+    store,
+    source,
+  });
   return classDecorator({
     decorator: '@Checkpoint',
     source,

@@ -67,6 +67,7 @@ export interface ThreadConfigMetadata {
 export interface CheckpointMetadata {
   readonly everyRequests: number | undefined;
   readonly everyMs: number | undefined;
+  readonly journalLimit: number | undefined;
   /** The directory of the file store when given as a path, else `undefined`. */
   readonly store: string | undefined;
   readonly hasStoreObject: boolean;
@@ -115,6 +116,7 @@ export function writeClassMetadata(cls: Function): void {
     checkpoint = {
       everyRequests: declared.everyRequests,
       everyMs: declared.everyMs,
+      journalLimit: declared.journalLimit,
       store: typeof declared.store === 'string' ? declared.store : undefined,
       hasStoreObject: typeof declared.store === 'object',
     };

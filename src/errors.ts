@@ -63,6 +63,13 @@ export class QuarantineError extends MultiactiveError {
   }
 }
 
+/**
+ * A call to a recoverable object was refused: the calls journaled since its last durable
+ * checkpoint reached its `journalLimit` (its checkpoints keep failing, or cannot keep up).
+ * Nothing of the call ran; calls are accepted again once a checkpoint is durable.
+ */
+export class JournalFullError extends MultiactiveError {}
+
 /** A runtime API was given a bad value (e.g. `control(o).setLimit(0)`). */
 export class ArgumentError extends MultiactiveError {}
 

@@ -151,6 +151,17 @@ export type MultiactiveEvent =
       readonly reason: string;
     }
   | {
+      /**
+       * A recoverable object's journal is full (`journalLimit` calls since its last durable
+       * checkpoint): new calls are refused with `JournalFullError` until a checkpoint is durable.
+       */
+      readonly type: 'journal.full';
+      readonly time: number;
+      readonly objectId: number;
+      readonly className: string;
+      readonly limit: number;
+    }
+  | {
       /** The new host of a recovered object queued the deliveries its checkpoint lacks. */
       readonly type: 'requests.replayed';
       readonly time: number;

@@ -39,6 +39,7 @@ export {
   CopyError,
   DeadlockError,
   DefinitionError,
+  JournalFullError,
   MultiactiveError,
   QuarantineError,
   TerminatedError,

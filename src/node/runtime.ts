@@ -36,6 +36,7 @@ import {
   ArgumentError,
   ConstructionError,
   CopyError,
+  JournalFullError,
   MultiactiveError,
   QuarantineError,
   TerminatedError,
@@ -1086,6 +1087,28 @@ export class NodeRuntime {
             return;
           }
         }
+        // The journal is bounded: a checkpoint is asked for at half of it, and a full one
+        // refuses the call (a keyed call is refused for good: a replay of its caller gets the
+        // same answer).
+        const journaled = target.delivered - target.journalBase;
+        if (journaled * 2 >= target.journalLimit && target.delivered >= target.journalCheckpointAt) {
+          // Asked again only after another quarter of the limit: a slow store is not flooded.
+          target.journalCheckpointAt = target.delivered + Math.ceil(target.journalLimit / 4);
+          target.requestCheckpoint().catch(() => {}); // failures are reported as events
+        }
+        if (journaled >= target.journalLimit) {
+          // Full: a refused call asks for a checkpoint too, at most every 20 ms (the state does
+          // not change while calls are refused: more captures would only cost).
+          const time = now();
+          if (time >= target.journalRetryAt && target.scheduler.checkpoint === null) {
+            target.journalRetryAt = time + 20;
+            target.requestCheckpoint().catch(() => {});
+          }
+          const full = this.journalFull(target);
+          if (keyed !== undefined) this.rememberKeyed(id, call.key!, false, full);
+          this.sendValue([from, rid], from, false, full);
+          return;
+        }
         // Journaled on the main thread before it can run: the log entry leaves in an earlier
         // batch than anything the request causes (microtasks run in order).
         dseq = ++target.delivered;
@@ -1113,6 +1136,27 @@ export class NodeRuntime {
       perCaller.set(keyed.rest, { dseq: keyed.dseq, core, target: id });
     }
     this.awaitForHome([from, rid], core, from);
+  }
+
+  /** The error a call to `target` gets while its journal is full; reported once per episode. */
+  private journalFull(target: ActiveObject): JournalFullError {
+    const message =
+      `${target.name} refused this call: ${target.journalLimit} calls are journaled since its last durable ` +
+      'checkpoint (its checkpoints fail or cannot keep up; see checkpoint.failed events). Nothing of the call ' +
+      'ran; calls are accepted again once a checkpoint is durable.';
+    if (!target.journalFull) {
+      target.journalFull = true;
+      if (observed) {
+        emit({
+          type: 'journal.full',
+          time: now(),
+          objectId: target.id,
+          className: target.className,
+          limit: target.journalLimit,
+        });
+      } else process.emitWarning(`multiactive: ${message}`, { code: 'MULTIACTIVE_JOURNAL' });
+    }
+    return new JournalFullError(message);
   }
 
   /**
@@ -1232,6 +1276,7 @@ export class NodeRuntime {
       );
     }
     obj.delivered = last;
+    obj.journalBase = meta.dseq - meta.pending.length;
     this.recoveredKeys.set(obj.id, { replayed, included });
     if (observed) {
       emit({

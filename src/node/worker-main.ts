@@ -97,7 +97,10 @@ node.construct = async (message, args) => {
       main?.send({ t: 'ft.replay', id: obj.id, dseq, on });
       main?.flush();
     };
-    obj.onCheckpointDurable = (info, meta) =>
+    obj.onCheckpointDurable = (info, meta) => {
+      // The main thread drops the journal entries this checkpoint holds.
+      obj.journalBase = Math.max(obj.journalBase, meta.dseq - meta.pending.length);
+      obj.journalFull = false;
       node.links.get(MAIN_NODE)?.send({
         t: 'ft.checkpointed',
         id: obj.id,
@@ -105,6 +108,7 @@ node.construct = async (message, args) => {
         dseq: meta.dseq,
         pending: meta.pending,
       });
+    };
     const replay = message.replay;
     if (replay !== undefined) {
       // Recovery: the journaled deliveries the restored state lacks go first, in order.

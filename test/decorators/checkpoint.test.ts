@@ -267,7 +267,7 @@ describe(`@Checkpoint: invalid declarations throw at class definition (${mode} d
         'Saved',
         '@Checkpoint',
         `Expected the options to be an object, got ${shown}`,
-        'Pass an object with some of everyRequests, everyMs, store, or nothing.',
+        'Pass an object with some of everyRequests, everyMs, journalLimit, store, or nothing.',
       );
     }
   });
@@ -278,7 +278,7 @@ describe(`@Checkpoint: invalid declarations throw at class definition (${mode} d
       'Saved',
       '@Checkpoint',
       '@Checkpoint({ everyMS: 1000 }): unknown option `everyMS`. Did you mean `everyMs`?',
-      'Allowed options: everyRequests, everyMs, store.',
+      'Allowed options: everyRequests, everyMs, journalLimit, store.',
     );
   });
 

@@ -19,7 +19,18 @@ import {
   workerNodes,
 } from 'multiactive';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Account, Agent, Fuse, Killer, Ledger, Phoenix, Tally, Teller } from '../fixtures/recovery.js';
+import {
+  Account,
+  Agent,
+  Brittle,
+  Fuse,
+  Killer,
+  Ledger,
+  Phoenix,
+  StoreSwitch,
+  Tally,
+  Teller,
+} from '../fixtures/recovery.js';
 import { objectIdOf } from '../support/node-trace.js';
 
 const module = new URL('../fixtures/recovery.ts', import.meta.url);
@@ -36,6 +47,7 @@ beforeAll(() => {
       e.type === 'object.recovered' ||
       e.type === 'requests.replayed' ||
       e.type === 'call.quarantined' ||
+      e.type === 'journal.full' ||
       e.type === 'object.unrecoverable'
     )
       events.push(e);
@@ -65,14 +77,14 @@ function waitFor(type: MultiactiveEvent['type'], count: number, timeoutMs = 10_0
 }
 
 /** Resolves when some object's checkpoint number `seq` is durable (events come from workers). */
-function checkpointTaken(seq: number, timeoutMs = 10_000, objectId?: number): Promise<void> {
+function checkpointTaken(seq: number | undefined, timeoutMs = 10_000, objectId?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
       reject(new Error(`no checkpoint ${seq} within ${timeoutMs} ms`));
     }, timeoutMs);
     const off = onEvent((e) => {
-      if (e.type !== 'checkpoint.taken' || e.seq !== seq) return;
+      if (e.type !== 'checkpoint.taken' || (seq !== undefined && e.seq !== seq)) return;
       if (objectId !== undefined && e.objectId !== objectId) return;
       clearTimeout(timer);
       off();
@@ -338,6 +350,32 @@ describe('recovery of a dead worker node', () => {
       objectId: objectIdOf(phoenix),
     });
   }, 30_000);
+
+  it('a journal whose checkpoints keep failing is bounded: full, it refuses calls (JournalFullError) until a checkpoint is durable', async () => {
+    const w = createWorkerNode();
+    const brittle = newActive(Brittle, [], { node: w });
+    const mend = newActive(StoreSwitch, [], { node: w, module });
+    for (let i = 1; i <= 10; i++) expect(await brittle.add(1)).toBe(i); // checkpoints fail from the 5th on
+    const refused = await brittle.add(1).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((refused as Error).name).toBe('JournalFullError');
+    expect((refused as Error).message).toMatch(/10 calls are journaled since its last durable checkpoint/);
+    expect(events.filter((e) => e.type === 'journal.full').at(-1)).toMatchObject({
+      objectId: objectIdOf(brittle),
+      limit: 10,
+    });
+    await mend.heal();
+    // A refused call asks for a checkpoint too; once it is durable, calls are accepted again.
+    const durable = checkpointTaken(undefined, 10_000, objectIdOf(brittle));
+    await brittle.add(1).then(
+      () => undefined,
+      () => undefined,
+    );
+    await durable;
+    expect(await brittle.add(5)).toBe(15); // the refused calls did nothing
+  });
 
   it('out of memory: a worker with a small heap dies of it, and its object comes back', async () => {
     const w = createWorkerNode({ resourceLimits: { maxOldGenerationSizeMb: 48 } });
