@@ -1580,6 +1580,7 @@ export class NodeRuntime {
       if (entry !== undefined && kept.has(entry.id)) continue;
       this.calls.delete(rid);
       this.resendable.delete(rid);
+      this.unverified.delete(rid);
       call.reject(
         new NodeLostError(
           lost,
