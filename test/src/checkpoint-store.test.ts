@@ -1,0 +1,206 @@
+/**
+ * Checkpoint stores when the world is not kind: a full disk (short writes), keys that name
+ * other directories, a store under /proc (Node's recursive mkdir never settles there), and
+ * crash leftovers.
+ *
+ * Real files in temporary directories, real child processes (a file size limit set with
+ * `ulimit -f`); nothing sleeps: every wait is on the event expected, with a bound.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  Checkpoint,
+  CheckpointError,
+  type CheckpointStore,
+  control,
+  FileStore,
+  newActive,
+  shutdown,
+} from 'multiactive';
+import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { STALE_TEMPORARY_MS } from '../../src/checkpoint/store.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+afterEach(async () => {
+  await shutdown({ immediate: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'multiactive-store-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Settle within `ms` or fail: "it settles" made checkable. */
+function within<T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+    Promise.resolve(promise).then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** The rejection of `promise` within `ms`, or a failure if it fulfils or hangs. */
+function rejectionOf(promise: PromiseLike<unknown>, what: string, ms = 5000): Promise<Error> {
+  return within(
+    Promise.resolve(promise).then(
+      (value) => {
+        throw new Error(`${what} fulfilled with ${JSON.stringify(value)}; expected a rejection`);
+      },
+      (error: unknown) => error as Error,
+    ),
+    ms,
+    what,
+  );
+}
+
+/** Run `command` (argv) in a child process with `env`; kill it and fail past `ms`. */
+async function run(command: string[], env: Record<string, string>, ms: number): Promise<string> {
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(timer);
+  if (signal !== null)
+    throw new Error(`${command.join(' ')} was killed (${signal}) after ${ms} ms. stderr: ${stderr}`);
+  if (code !== 0) throw new Error(`${command.join(' ')} exited with code ${code}. stderr: ${stderr}`);
+  return stdout;
+}
+
+const script = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+
+/** An account class whose checkpoints go to `store` (one class per test). */
+function accountIn(store: string | CheckpointStore) {
+  @Checkpoint({ store })
+  class Account {
+    balance = 0;
+    deposit(n: number): number {
+      this.balance += n;
+      return this.balance;
+    }
+  }
+  return Account;
+}
+
+describe('the file store', () => {
+  it('a short write (a file size limit) fails the checkpoint with CheckpointError; the previous one stays intact', async () => {
+    const dir = tempDir();
+    // 128 blocks of 1 KiB: the 400 kB checkpoint is written short, then refused with EFBIG.
+    const out = await run(
+      [
+        'bash',
+        '-c',
+        `ulimit -f 128; trap '' XFSZ; exec "$0" --import tsx "$1" "$2" 400000`,
+        process.execPath,
+        script('short-write.ts'),
+        dir,
+      ],
+      {},
+      20_000,
+    );
+    const [small, large, after] = out
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(small).toMatchObject({ step: 'small', ok: true, info: { seq: 1 } });
+    expect(large).toMatchObject({ step: 'large', ok: false, name: 'CheckpointError' });
+    expect(large.message).toMatch(/Checkpoint 2 of ledger could not be written.*EFBIG/);
+    expect(after).toEqual({ step: 'after', serving: 'pong' });
+    // Nothing cut was left behind: the store holds checkpoint 1, whole.
+    const store = new FileStore(dir);
+    expect(await store.list('ledger')).toEqual([1]);
+    expect((await store.latest('ledger'))?.seq).toBe(1);
+    expect(readdirSync(join(dir, 'ledger'))).toEqual(['0000000000000001.ckpt']);
+  }, 30_000);
+
+  it('every key maps inside the directory: `.`, `..` and `../x` are keys like any other', async () => {
+    const parent = tempDir();
+    const dir = join(parent, 'store');
+    const store = new FileStore(dir);
+    const keys = ['.', '..', '../escape', '%2E', '%2E%2E'];
+    for (const [i, key] of keys.entries()) await store.put(key, 1, new Uint8Array([i]));
+    expect(readdirSync(parent)).toEqual(['store']);
+    for (const name of readdirSync(dir))
+      expect(readdirSync(join(dir, name))).toEqual(['0000000000000001.ckpt']);
+    expect(readdirSync(dir)).toHaveLength(keys.length);
+    for (const [i, key] of keys.entries()) expect([...(await store.latest(key))!.data]).toEqual([i]);
+    // And through an object.
+    const Account = accountIn(dir);
+    const dots = newActive(Account, [], { checkpointKey: '..' });
+    await dots.deposit(7);
+    expect(await control(dots).checkpoint()).toMatchObject({ key: '..' });
+    expect(readdirSync(parent)).toEqual(['store']);
+  });
+
+  it('a store under /proc settles: the checkpoint fails with CheckpointError and the object goes on', async () => {
+    const store = new FileStore('/proc/multiactive-no-such-dir');
+    const error = await rejectionOf(store.put('k', 1, new Uint8Array([1])), 'put under /proc', 2000);
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect(error.message).toMatch(/could not be written.*ENOENT/);
+    const Account = accountIn('/proc/multiactive-no-such-dir');
+    const account = newActive(Account);
+    await account.deposit(1);
+    expect(await rejectionOf(control(account).checkpoint(), 'checkpoint under /proc', 2000)).toBeInstanceOf(
+      CheckpointError,
+    );
+    expect(await account.deposit(1)).toBe(2);
+  });
+
+  it("temporary files left by a crash mid-write are removed; a live writer's are not", async () => {
+    const dir = tempDir();
+    const store = new FileStore(dir);
+    await store.put('k', 1, new Uint8Array([1]));
+    const keyDir = join(dir, 'k');
+    const crashed = join(keyDir, '0000000000000002.ckpt.4242.deadbeef.tmp');
+    const live = join(keyDir, '0000000000000002.ckpt.4343.cafef00d.tmp');
+    writeFileSync(crashed, 'half a checkpoint');
+    writeFileSync(live, 'a checkpoint being written');
+    const longAgo = (Date.now() - STALE_TEMPORARY_MS - 60_000) / 1000;
+    utimesSync(crashed, longAgo, longAgo);
+    await store.put('k', 2, new Uint8Array([2]));
+    expect(readdirSync(keyDir).sort()).toEqual([
+      '0000000000000001.ckpt',
+      '0000000000000002.ckpt',
+      '0000000000000002.ckpt.4343.cafef00d.tmp',
+    ]);
+    expect(existsSync(crashed)).toBe(false);
+  });
+
+  it('remove() takes every checkpoint of a key and its directory, and leaves other files alone', async () => {
+    const dir = tempDir();
+    const store = new FileStore(dir);
+    await store.put('gone', 1, new Uint8Array([1]));
+    await store.put('gone', 2, new Uint8Array([2]));
+    await store.put('stays', 1, new Uint8Array([1]));
+    await store.remove('gone');
+    expect(readdirSync(dir)).toEqual(['stays']);
+    await store.remove('never-written');
+    mkdirSync(join(dir, 'stays', 'notes'));
+    await store.remove('stays');
+    expect(readdirSync(join(dir, 'stays'))).toEqual(['notes']);
+  });
+});
+
+afterAll(async () => {
+  await shutdown({ immediate: true });
+});
