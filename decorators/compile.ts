@@ -55,6 +55,8 @@ export interface CheckpointConfig {
   readonly everyMs: number | undefined;
   /** As given: a non-empty string, a store object, or undefined (the runtime's default). */
   readonly store: string | object | undefined;
+  /** Bound on one store call, in ms (Infinity: none); undefined: the runtime's default. */
+  readonly storeTimeoutMs: number | undefined;
   /** The decorator as written, for messages. */
   readonly source: string;
 }
@@ -97,6 +99,7 @@ export function checkpointConfig(ctor: AbstractClass): CheckpointConfig | undefi
           everyRequests: nearest.everyRequests,
           everyMs: nearest.everyMs,
           store: nearest.store,
+          storeTimeoutMs: nearest.storeTimeoutMs,
           source: nearest.source,
         });
   checkpoints.set(ctor, config ?? null);

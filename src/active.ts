@@ -305,12 +305,11 @@ export class ActiveObject implements SchedulerHost<Request> {
     forgetLive.register(this, this.ref);
     const config = checkpointConfig(ctor);
     if (config !== undefined && this.target !== undefined) {
-      this.checkpoints = new Checkpoints(
-        options.checkpointKey ?? this.name,
-        resolveStore(config.store),
-        config.everyRequests,
-        config.everyMs,
-      );
+      this.checkpoints = new Checkpoints(options.checkpointKey ?? this.name, resolveStore(config.store), {
+        everyRequests: config.everyRequests,
+        everyMs: config.everyMs,
+        storeTimeoutMs: config.storeTimeoutMs,
+      });
       this.checkpoints.startTimer(() => void this.requestCheckpoint());
       // Before anything else runs: calls queue behind it.
       if (options.restore === true) {
@@ -679,7 +678,7 @@ export class ActiveObject implements SchedulerHost<Request> {
   private async runRestore(request: Request): Promise<void> {
     const checkpoints = this.checkpoints!;
     try {
-      const stored = await checkpoints.store.latest(checkpoints.key);
+      const stored = await checkpoints.latest();
       if (stored === undefined) {
         throw new CheckpointError(
           checkpoints.key,

@@ -14,8 +14,22 @@
  *      and emits `checkpoint.failed`; the next checkpoint tries again. Captures made while a
  *      write is under way are coalesced: only the newest waits, and it answers the waiters of
  *      those it replaced (so `checkpoint.taken` may skip sequence numbers under load).
+ *   5. Every store call is bounded (`storeTimeoutMs`): one that throws, returns something
+ *      other than a promise, rejects, or has not settled by then fails that checkpoint (or
+ *      that restore) with a `CheckpointError`; the object goes on. A write that timed out may
+ *      still land later; it is older than any write started after it.
  */
-import type { CheckpointStore } from './store.js';
+import { describe } from '../errors.js';
+import { CheckpointError, type CheckpointStore, type StoredCheckpoint } from './store.js';
+
+/**
+ * How long the runtime waits for one call of a checkpoint store before failing it
+ * (`@Checkpoint({ storeTimeoutMs })`). A `FileStore` write of a few megabytes takes
+ * milliseconds (its fsync about 2 ms here); 30 s leaves room for large states on slow or
+ * network disks while keeping a store that hangs (a dead NFS server, a custom store that
+ * never answers) from holding checkpoints and restores forever.
+ */
+export const DEFAULT_STORE_TIMEOUT_MS = 30_000;
 
 export interface CheckpointInfo {
   /** The object's checkpoint key. */
@@ -58,11 +72,19 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+export interface CheckpointsOptions {
+  readonly everyRequests: number | undefined;
+  readonly everyMs: number | undefined;
+  /** @default DEFAULT_STORE_TIMEOUT_MS */
+  readonly storeTimeoutMs?: number | undefined;
+}
+
 export class Checkpoints {
   readonly key: string;
   readonly store: CheckpointStore;
   readonly everyRequests: number;
   readonly everyMs: number | undefined;
+  readonly storeTimeoutMs: number;
   /** The sequence number of the last checkpoint captured. */
   seq = 0;
   /** Requests finished since the last capture. */
@@ -81,16 +103,12 @@ export class Checkpoints {
     | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    key: string,
-    store: CheckpointStore,
-    everyRequests: number | undefined,
-    everyMs: number | undefined,
-  ) {
+  constructor(key: string, store: CheckpointStore, options: CheckpointsOptions) {
     this.key = key;
     this.store = store;
-    this.everyRequests = everyRequests ?? Number.POSITIVE_INFINITY;
-    this.everyMs = everyMs;
+    this.everyRequests = options.everyRequests ?? Number.POSITIVE_INFINITY;
+    this.everyMs = options.everyMs;
+    this.storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
   }
 
   /** Submits a checkpoint (set by the object). */
@@ -156,7 +174,9 @@ export class Checkpoints {
     done: (info: CheckpointInfo, error: unknown) => void,
   ): void {
     this.writing = true;
-    this.store.put(this.key, info.seq, data).then(
+    this.call(`Checkpoint ${info.seq} of ${this.key} was not written`, 'put', () =>
+      this.store.put(this.key, info.seq, data),
+    ).then(
       () => {
         for (const w of waiters) w.resolve(info);
         done(info, undefined);
@@ -183,5 +203,75 @@ export class Checkpoints {
     const waiters = this.next;
     this.next = undefined;
     waiters?.reject(error);
+  }
+
+  /** The newest checkpoint of the key (a restore), bounded like every store call (step 5). */
+  async latest(): Promise<StoredCheckpoint | undefined> {
+    const stored = await this.call(`${this.key} could not be restored`, 'latest', () =>
+      this.store.latest(this.key),
+    );
+    if (stored === undefined) return undefined;
+    const { seq, data } = (stored ?? {}) as Partial<StoredCheckpoint>;
+    if (!Number.isSafeInteger(seq) || !(data instanceof Uint8Array)) {
+      throw new CheckpointError(
+        this.key,
+        `${this.key} could not be restored: the store's \`latest\` gave ${describe(stored)}, not undefined or ` +
+          '{ key, seq, data } with an integer `seq` and a Uint8Array `data`',
+      );
+    }
+    return stored as StoredCheckpoint;
+  }
+
+  /**
+   * One store call, made safe (step 5): it always settles, within `storeTimeoutMs`, and fails
+   * only with a `CheckpointError` whose message starts with `failure`.
+   */
+  private call(failure: string, method: string, invoke: () => unknown): Promise<unknown> {
+    const key = this.key;
+    const fail = (why: string, cause?: unknown): CheckpointError =>
+      new CheckpointError(key, `${failure}: ${why}`, cause === undefined ? undefined : { cause });
+    let result: unknown;
+    try {
+      result = invoke();
+    } catch (error) {
+      return Promise.reject(fail(`the store's \`${method}\` threw: ${String(error)}`, error));
+    }
+    if (
+      result === null ||
+      (typeof result !== 'object' && typeof result !== 'function') ||
+      typeof (result as { then?: unknown }).then !== 'function'
+    ) {
+      return Promise.reject(
+        fail(
+          `the store's \`${method}\` returned ${describe(result)}, not a promise (a checkpoint store ` +
+            'returns a promise from every method: declare them async)',
+        ),
+      );
+    }
+    const ms = this.storeTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = Number.isFinite(ms)
+        ? setTimeout(
+            () =>
+              reject(
+                fail(
+                  `the store's \`${method}\` did not settle within ${ms} ms (\`storeTimeoutMs\` of @Checkpoint); ` +
+                    'the object goes on (check the store, or give it more time)',
+                ),
+              ),
+            ms,
+          )
+        : undefined;
+      Promise.resolve(result).then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof CheckpointError ? error : fail(String(error), error));
+        },
+      );
+    });
   }
 }

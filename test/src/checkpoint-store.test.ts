@@ -1,7 +1,7 @@
 /**
  * Checkpoint stores when the world is not kind: a full disk (short writes), keys that name
- * other directories, a store under /proc (Node's recursive mkdir never settles there), and
- * crash leftovers.
+ * other directories, a store under /proc (Node's recursive mkdir never settles there), crash
+ * leftovers, a store that hangs, and stores that do not keep to the interface.
  *
  * Real files in temporary directories, real child processes (a file size limit set with
  * `ulimit -f`); nothing sleeps: every wait is on the event expected, with a bound.
@@ -18,7 +18,11 @@ import {
   type CheckpointStore,
   control,
   FileStore,
+  MemoryStore,
+  type MultiactiveEvent,
   newActive,
+  onEvent,
+  type StoredCheckpoint,
   shutdown,
 } from 'multiactive';
 import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
@@ -90,8 +94,8 @@ async function run(command: string[], env: Record<string, string>, ms: number): 
 const script = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
 /** An account class whose checkpoints go to `store` (one class per test). */
-function accountIn(store: string | CheckpointStore) {
-  @Checkpoint({ store })
+function accountIn(store: string | CheckpointStore, storeTimeoutMs?: number) {
+  @Checkpoint({ store, ...(storeTimeoutMs === undefined ? {} : { storeTimeoutMs }) })
   class Account {
     balance = 0;
     deposit(n: number): number {
@@ -100,6 +104,15 @@ function accountIn(store: string | CheckpointStore) {
     }
   }
   return Account;
+}
+
+function events(type: MultiactiveEvent['type']): MultiactiveEvent[] {
+  const seen: MultiactiveEvent[] = [];
+  const stop = onEvent((e) => {
+    if (e.type === type) seen.push(e);
+  });
+  onTestFinished(stop);
+  return seen;
 }
 
 describe('the file store', () => {
@@ -198,6 +211,87 @@ describe('the file store', () => {
     mkdirSync(join(dir, 'stays', 'notes'));
     await store.remove('stays');
     expect(readdirSync(join(dir, 'stays'))).toEqual(['notes']);
+  });
+});
+
+describe('stores that misbehave', () => {
+  /** A store whose calls do what `behave` says, on top of a memory store. */
+  function storeThat(behave: Partial<Record<'put' | 'latest' | 'list', () => unknown>>): CheckpointStore {
+    const memory = new MemoryStore();
+    return {
+      put: (key, seq, data) => (behave.put ? behave.put() : memory.put(key, seq, data)) as Promise<void>,
+      latest: (key) =>
+        (behave.latest ? behave.latest() : memory.latest(key)) as Promise<StoredCheckpoint | undefined>,
+      list: (key) => (behave.list ? behave.list() : memory.list(key)) as Promise<number[]>,
+    };
+  }
+
+  it('a put that never settles fails its checkpoint after storeTimeoutMs; the object goes on, and checkpoints again once the store answers', async () => {
+    let hang = true;
+    const memory = new MemoryStore();
+    const store: CheckpointStore = {
+      put: (key, seq, data) => (hang ? new Promise<void>(() => {}) : memory.put(key, seq, data)),
+      latest: (key) => memory.latest(key),
+      list: (key) => memory.list(key),
+    };
+    const failed = events('checkpoint.failed');
+    const Account = accountIn(store, 100);
+    const account = newActive(Account);
+    await account.deposit(1);
+    const started = performance.now();
+    const error = await rejectionOf(control(account).checkpoint(), 'a checkpoint into a hung store', 3000);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(95);
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect(error.message).toMatch(/`put` did not settle within 100 ms/);
+    expect(failed).toHaveLength(1);
+    expect(await account.deposit(1)).toBe(2);
+    hang = false;
+    expect((await control(account).checkpoint()).seq).toBe(2);
+  });
+
+  it('a latest that never settles fails the restore after storeTimeoutMs, with CheckpointError', async () => {
+    const Account = accountIn(storeThat({ latest: () => new Promise(() => {}) }), 100);
+    const restored = newActive(Account, [], { checkpointKey: 'slow', restore: true });
+    const error = await rejectionOf(restored.deposit(1), 'a call waiting for a hung restore', 3000);
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect(error.message).toMatch(/`latest` did not settle within 100 ms/);
+  });
+
+  it('a put that throws, or returns no promise, fails that checkpoint with CheckpointError; the object keeps serving', async () => {
+    for (const put of [
+      () => {
+        throw new Error('disk on fire');
+      },
+      () => undefined,
+      () => 42,
+    ]) {
+      const Account = accountIn(storeThat({ put }));
+      const account = newActive(Account);
+      await account.deposit(1);
+      const error = await rejectionOf(control(account).checkpoint(), 'a checkpoint into a broken store');
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.message).toMatch(
+        /the store's `put` (threw: Error: disk on fire|returned .* not a promise)/,
+      );
+      expect(await account.deposit(1)).toBe(2);
+    }
+  });
+
+  it('a latest that throws, returns no promise or returns nonsense fails the restore with CheckpointError', async () => {
+    const valid = { key: 'k', seq: 1, data: new Uint8Array() };
+    for (const latest of [
+      () => {
+        throw new Error('no');
+      },
+      () => valid, // not a promise
+      async () => ({ seq: 'one' }),
+    ]) {
+      const Account = accountIn(storeThat({ latest }));
+      const restored = newActive(Account, [], { checkpointKey: 'k', restore: true });
+      const error = await rejectionOf(restored.deposit(1), 'a call waiting for a broken restore');
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.message).toMatch(/k could not be restored/);
+    }
   });
 });
 
