@@ -27,8 +27,9 @@ import {
   type SchedulerHost,
 } from '../scheduler/index.js';
 import { type CheckpointInfo, type CheckpointMeta, Checkpoints } from './checkpoint/checkpoints.js';
+import { checkpointKeyOf } from './checkpoint/keys.js';
 import { applyState, captureState, decodeState, encodeState, type StateCodec } from './checkpoint/state.js';
-import { CheckpointError, resolveStore } from './checkpoint/store.js';
+import { CheckpointError, type CheckpointStore, FileStore, resolveStore } from './checkpoint/store.js';
 import { currentWaiter, enableAsyncContext, runAs, type Waiter } from './context.js';
 import { copyArguments, copyFutureArgument, copyResult } from './copy.js';
 import { ArgumentError, ConstructionError, describe, TerminatedError } from './errors.js';
@@ -288,6 +289,12 @@ export class ActiveObject implements SchedulerHost<Request> {
     this.methods = methodsOf(ctor);
     this.stub = new (stubClass(ctor, this.policy))(this);
     if (this.copies && !argsCopied) copyArguments(args, this.className, 'constructor');
+    // Before the constructor runs: a key another live object writes under fails newActive.
+    const config = checkpointConfig(ctor);
+    const checkpointing =
+      config === undefined
+        ? undefined
+        : this.claimCheckpointKey(resolveStore(config.store), options.checkpointKey);
     try {
       this.target = new ctor(...(args as never[]));
       selfRefs.set(this.target, this.stub);
@@ -303,13 +310,16 @@ export class ActiveObject implements SchedulerHost<Request> {
     this.updateWaitTracking();
     liveObjects.add(this.ref);
     forgetLive.register(this, this.ref);
-    const config = checkpointConfig(ctor);
-    if (config !== undefined && this.target !== undefined) {
-      this.checkpoints = new Checkpoints(options.checkpointKey ?? this.name, resolveStore(config.store), {
+    if (config !== undefined && checkpointing !== undefined && this.target !== undefined) {
+      this.checkpoints = new Checkpoints(checkpointing.key, checkpointing.store, {
         everyRequests: config.everyRequests,
         everyMs: config.everyMs,
         storeTimeoutMs: config.storeTimeoutMs,
+        removeAtEnd: checkpointing.chosen,
+        removeFailed: (error) => this.removalFailed(error),
       });
+      // A key the runtime chose names this object alone: only the others can be contended.
+      if (!checkpointing.chosen) keysInUse.claim(checkpointing.store, checkpointing.key, this);
       this.checkpoints.startTimer(() => void this.requestCheckpoint());
       // Before anything else runs: calls queue behind it.
       if (options.restore === true) {
@@ -597,6 +607,46 @@ export class ActiveObject implements SchedulerHost<Request> {
   // ---------------------------------------------------------------- checkpoints (SPEC §9)
 
   /**
+   * The key this object's checkpoints go under (src/checkpoint/keys.ts), checked against the
+   * live objects of this thread that write to the same store: two writers under one key would
+   * interleave their checkpoints, and a restore would take whichever is newest. Throws an
+   * `ArgumentError` naming the other object. Time: O(1).
+   */
+  private claimCheckpointKey(
+    store: CheckpointStore,
+    given: string | undefined,
+  ): { key: string; chosen: boolean; store: CheckpointStore } {
+    const { key, chosen } = checkpointKeyOf(this.className, this.id, given, localNode);
+    const other = keysInUse.holder(store, key);
+    if (other !== undefined) {
+      throw new ArgumentError(
+        `${other.name} already writes its checkpoints under the key ${JSON.stringify(key)} in this store, and is ` +
+          `still live: ${this.name} cannot use it too (their checkpoints would mix). Give ${this.name} another ` +
+          `\`checkpointKey\`, or terminate ${other.name} first.`,
+      );
+    }
+    return { key, chosen, store };
+  }
+
+  /** It may keep its checkpoint key: live, and not failed (a failed restore gives it up). */
+  get holdsCheckpointKey(): boolean {
+    return !this.isTerminated && this.failure === undefined;
+  }
+
+  private warnedRemoval = false;
+
+  /** Its checkpoints could not be removed at its end: they stay in the store (harmless, unused). */
+  private removalFailed(error: unknown): void {
+    if (this.warnedRemoval) return;
+    this.warnedRemoval = true;
+    process.emitWarning(
+      `multiactive: the checkpoints of ${this.name} could not be removed after it ended; they stay in the ` +
+        `store, where nothing reads them: ${String(error)}`,
+      { code: 'MULTIACTIVE_CHECKPOINT' },
+    );
+  }
+
+  /**
    * Take a checkpoint as soon as the scheduler allows (see `Scheduler.submitCheckpoint`);
    * joins the one pending, if any. Resolves when it is durable in the store.
    */
@@ -653,7 +703,7 @@ export class ActiveObject implements SchedulerHost<Request> {
       this.finishSpecial(request, false, error);
       return;
     }
-    const info = checkpoints.write(data, (written, error) => {
+    checkpoints.write(data, (written, error) => {
       if (error !== undefined) {
         this.checkpointFailed(written.seq, error);
         return;
@@ -671,7 +721,8 @@ export class ActiveObject implements SchedulerHost<Request> {
         });
       }
     });
-    this.finishSpecial(request, true, info);
+    // Its number is given when its write starts (after the store was read, the first time).
+    this.finishSpecial(request, true, undefined);
   }
 
   /** Restore the state from the newest checkpoint; on failure the object refuses every call. */
@@ -695,7 +746,7 @@ export class ActiveObject implements SchedulerHost<Request> {
         );
       }
       applyState(this.target!, saved.state);
-      checkpoints.seq = stored.seq;
+      checkpoints.restoredFrom(stored.seq);
       this.delivered = saved.meta.dseq;
       // Replayed requests queue here, behind the restore and before anything else.
       this.afterRestore?.(saved.meta);
@@ -907,14 +958,24 @@ export class ActiveObject implements SchedulerHost<Request> {
     if (this.status === TERMINATED) return;
     this.status = TERMINATED;
     liveObjects.delete(this.ref);
-    this.checkpoints?.stopTimer();
-    this.checkpoints?.failed(
-      new TerminatedError(`${this.name} was terminated before its checkpoint was taken.`),
-    );
+    this.endCheckpoints();
     busyObjects.delete(this);
     if (observed)
       emit({ type: 'object.terminated', time: now(), objectId: this.id, className: this.className });
     for (const resolve of this.terminationWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * No checkpoint any more: waiters of a pending one are told, its key is free for another
+   * object, and checkpoints under a key the runtime chose are removed once written
+   * (checkpoints.ts, step 7). Also for idle objects ended by `shutdown()`. Idempotent.
+   */
+  endCheckpoints(): void {
+    const checkpoints = this.checkpoints;
+    if (checkpoints === undefined) return;
+    checkpoints.failed(new TerminatedError(`${this.name} was terminated before its checkpoint was taken.`));
+    keysInUse.release(checkpoints.store, checkpoints.key, this);
+    checkpoints.end();
   }
 
   private event(
@@ -958,6 +1019,37 @@ const busyObjects = {
 };
 
 const RESOLVED = Promise.resolve();
+
+/**
+ * The checkpoint keys given to this thread's live objects, per store (a `FileStore` by its
+ * directory: every `@Checkpoint({ store: 'path' })` object gets its own instance). Keys the
+ * runtime chose are unique and not kept here. Weak: an object that was collected holds
+ * nothing. Time: O(1) per operation.
+ */
+const keysInUse = {
+  stores: new Map<unknown, Map<string, WeakRef<ActiveObject>>>(),
+  identity(store: CheckpointStore): unknown {
+    return store instanceof FileStore ? `file:${store.dir}` : store;
+  },
+  holder(store: CheckpointStore, key: string): ActiveObject | undefined {
+    const obj = this.stores.get(this.identity(store))?.get(key)?.deref();
+    return obj?.holdsCheckpointKey ? obj : undefined;
+  },
+  claim(store: CheckpointStore, key: string, obj: ActiveObject): void {
+    const id = this.identity(store);
+    let keys = this.stores.get(id);
+    if (keys === undefined) this.stores.set(id, (keys = new Map()));
+    keys.set(key, new WeakRef(obj));
+  },
+  release(store: CheckpointStore, key: string, obj: ActiveObject): void {
+    const id = this.identity(store);
+    const keys = this.stores.get(id);
+    const held = keys?.get(key)?.deref();
+    if (keys === undefined || (held !== undefined && held !== obj)) return;
+    keys.delete(key);
+    if (keys.size === 0) this.stores.delete(id);
+  },
+};
 
 /** Local objects saved as references in checkpoints, by id (weakly: they may end). */
 const savedRefs = new Map<number, WeakRef<ActiveObject>>();
@@ -1326,13 +1418,17 @@ export function terminate(active: object, options?: TerminateOptions): Promise<v
 /**
  * Terminate every active object of this runtime: each refuses new calls at once; requests
  * already queued are served (or, with `immediate`, rejected). Resolves when no request is
- * in flight. Objects created afterwards work normally.
+ * in flight. Objects created afterwards work normally. Idle objects are done at once: their
+ * checkpointing ends.
  */
 export async function shutdown(options?: TerminateOptions): Promise<void> {
+  const objects = liveObjectList(); // before the epoch changes: afterwards all of them are "terminated"
   epoch++;
   const immediate = options?.immediate === true;
-  const pending: Promise<void>[] = [];
-  for (const obj of busyObjects.list()) pending.push(obj.terminate(immediate));
-  await Promise.all(pending);
+  const busy = busyObjects.list();
+  const idle = new Set(objects);
+  for (const obj of busy) idle.delete(obj);
+  for (const obj of idle) obj.endCheckpoints();
+  await Promise.all(busy.map((obj) => obj.terminate(immediate)));
   if (placement !== undefined && getLocalNode() === 0) await placement.shutdownNodes(immediate);
 }

@@ -1,10 +1,12 @@
 /**
- * Checkpoint stores when the world is not kind: a full disk (short writes), keys that name
- * other directories, a store under /proc (Node's recursive mkdir never settles there), crash
- * leftovers, a store that hangs, and stores that do not keep to the interface.
+ * Checkpoints and their stores when the world is not kind: checkpoints an earlier run left
+ * under the same key, two objects on one key, a full disk (short writes), keys that name
+ * other directories, a store under /proc (Node's recursive mkdir never settles there), a
+ * store that hangs, crash leftovers, and stores that do not keep to the interface.
  *
- * Real files in temporary directories, real child processes (a file size limit set with
- * `ulimit -f`); nothing sleeps: every wait is on the event expected, with a bound.
+ * Real files in temporary directories, real worker threads, real child processes (a file
+ * size limit set with `ulimit -f`); nothing sleeps: every wait is on the event expected,
+ * with a bound.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,10 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  ArgumentError,
   Checkpoint,
   CheckpointError,
   type CheckpointStore,
   control,
+  createWorkerNode,
   FileStore,
   MemoryStore,
   type MultiactiveEvent,
@@ -24,9 +28,12 @@ import {
   onEvent,
   type StoredCheckpoint,
   shutdown,
+  terminate,
 } from 'multiactive';
 import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { defaultCheckpointKey } from '../../src/checkpoint/keys.js';
 import { STALE_TEMPORARY_MS } from '../../src/checkpoint/store.js';
+import { KeyProbe } from '../fixtures/stores.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -114,6 +121,134 @@ function events(type: MultiactiveEvent['type']): MultiactiveEvent[] {
   onTestFinished(stop);
   return seen;
 }
+
+describe('checkpoints an earlier run left under the same key', () => {
+  it("a worker's object recovered in a second run gets that run's state, not the first run's (two real runs)", async () => {
+    // The default key of an object the main thread places on a worker is `Savings#1` in both
+    // runs here (until placement.ts sends a per-run key): numbering must go on above run 1's.
+    const dir = tempDir();
+    const env = { MULTIACTIVE_CHECKPOINT_DIR: dir };
+    const first = JSON.parse(
+      await run([process.execPath, '--import', 'tsx', script('checkpoint-runs.ts'), '100', '5'], env, 20_000),
+    );
+    expect(first.seqs).toEqual([1, 2, 3, 4, 5]);
+    const second = JSON.parse(
+      await run(
+        [process.execPath, '--import', 'tsx', script('checkpoint-runs.ts'), '10', '3', 'kill'],
+        env,
+        20_000,
+      ),
+    );
+    expect(second.seqs).toEqual([6, 7, 8]);
+    expect(second.balance).toBe(30); // not 500: run 1's checkpoints are older
+  }, 45_000);
+
+  it('a fresh object that reuses an explicit key writes checkpoints newer than the old ones; a restore takes its state', async () => {
+    const dir = tempDir();
+    const Account = accountIn(dir);
+    const old = newActive(Account, [], { checkpointKey: 'reused' });
+    await old.deposit(500);
+    for (let i = 0; i < 5; i++) await control(old).checkpoint();
+    await terminate(old);
+    // A later run: same key, no `restore`.
+    const fresh = newActive(Account, [], { checkpointKey: 'reused' });
+    await fresh.deposit(30);
+    const info = await control(fresh).checkpoint();
+    expect(info.seq).toBe(6);
+    expect(await new FileStore(dir).list('reused')).toEqual([5, 6]);
+    await terminate(fresh);
+    const restored = newActive(Account, [], { checkpointKey: 'reused', restore: true });
+    expect(await restored.deposit(0)).toBe(30);
+  });
+
+  it('default keys are unique per process run, the same on every thread of it', async () => {
+    const dir = tempDir();
+    const Account = accountIn(dir);
+    const account = newActive(Account);
+    await account.deposit(1);
+    const { key } = await control(account).checkpoint();
+    expect(key).toMatch(/^Account#\d+@[0-9a-z]+-[0-9a-z]+$/);
+    const id = Number(/#(\d+)@/.exec(key)![1]);
+    expect(key).toBe(defaultCheckpointKey('Account', id));
+    // Another process, same class and object id: another key.
+    const other = await run(
+      [
+        process.execPath,
+        '--import',
+        'tsx',
+        '-e',
+        `import('./src/checkpoint/keys.ts').then((k) => console.log(k.defaultCheckpointKey('Account', ${id})))`,
+      ],
+      {},
+      20_000,
+    );
+    expect(other.trim()).toMatch(/^Account#\d+@/);
+    expect(other.trim()).not.toBe(key);
+    // A worker node of this process computes the same key as this thread.
+    const probe = newActive(KeyProbe, [], { node: createWorkerNode() });
+    expect(await probe.defaultKeyOf('Account', id)).toBe(key);
+  });
+
+  it("an object's default-keyed checkpoints are removed when it ends (terminate, or shutdown while idle); explicit keys stay", async () => {
+    const dir = tempDir();
+    const Account = accountIn(dir);
+    const a = newActive(Account);
+    const b = newActive(Account);
+    const kept = newActive(Account, [], { checkpointKey: 'kept' });
+    const keys = await Promise.all([a, b, kept].map(async (o) => (await control(o).checkpoint()).key));
+    const store = new FileStore(dir);
+    for (const key of keys) expect(await store.list(key)).toEqual([1]);
+    const names = () => readdirSync(dir).sort();
+    expect(names()).toHaveLength(3);
+    await terminate(a);
+    await within(
+      until(async () => names().length === 2),
+      5000,
+      'removal after terminate',
+    );
+    expect(await store.list(keys[0]!)).toEqual([]);
+    await shutdown(); // b and kept are idle
+    await within(
+      until(async () => names().length === 1),
+      5000,
+      'removal after shutdown',
+    );
+    expect(names()).toEqual(['kept']);
+    expect(await store.list('kept')).toEqual([1]);
+  });
+});
+
+/** Resolves when `check()` holds, checked after each turn of I/O (a bounded wait by `within`). */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('one key, one live object', () => {
+  it('a second live object on the same explicit key and store fails newActive with an ArgumentError naming the first; the key is free once it ends', async () => {
+    const dir = tempDir();
+    const Account = accountIn(dir);
+    const first = newActive(Account, [], { checkpointKey: 'shared' });
+    expect(() => newActive(Account, [], { checkpointKey: 'shared' })).toThrow(ArgumentError);
+    expect(() => newActive(Account, [], { checkpointKey: 'shared', restore: true })).toThrow(
+      /Account#\d+ already writes its checkpoints under the key "shared"/,
+    );
+    // Another class on the same directory is the same store; another directory is not.
+    const Other = accountIn(dir);
+    expect(() => newActive(Other, [], { checkpointKey: 'shared' })).toThrow(ArgumentError);
+    const elsewhere = newActive(accountIn(tempDir()), [], { checkpointKey: 'shared' });
+    expect(await elsewhere.deposit(1)).toBe(1);
+    // Once the first has ended, the key is free.
+    await first.deposit(1);
+    await terminate(first);
+    const second = newActive(Account, [], { checkpointKey: 'shared' });
+    expect(await second.deposit(2)).toBe(2);
+    // So is the key of an object whose restore failed (it serves nothing).
+    const Memory = accountIn(new MemoryStore());
+    const failed = newActive(Memory, [], { checkpointKey: 'nothing-there', restore: true });
+    await expect(failed.deposit(1)).rejects.toBeInstanceOf(CheckpointError);
+    expect(await newActive(Memory, [], { checkpointKey: 'nothing-there' }).deposit(1)).toBe(1);
+  });
+});
 
 describe('the file store', () => {
   it('a short write (a file size limit) fails the checkpoint with CheckpointError; the previous one stays intact', async () => {
@@ -291,6 +426,23 @@ describe('stores that misbehave', () => {
       const error = await rejectionOf(restored.deposit(1), 'a call waiting for a broken restore');
       expect(error).toBeInstanceOf(CheckpointError);
       expect(error.message).toMatch(/k could not be restored/);
+    }
+  });
+
+  it('a list (asked before the first write) that throws, returns no promise or returns nonsense fails the checkpoint with CheckpointError', async () => {
+    for (const list of [
+      () => {
+        throw new Error('no');
+      },
+      () => [1, 2], // not a promise
+      async () => ['1'],
+    ]) {
+      const Account = accountIn(storeThat({ list }));
+      const account = newActive(Account);
+      await account.deposit(1);
+      const error = await rejectionOf(control(account).checkpoint(), 'a checkpoint whose numbering fails');
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(await account.deposit(1)).toBe(2);
     }
   });
 });
