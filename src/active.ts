@@ -929,13 +929,18 @@ export class ActiveObject implements SchedulerHost<Request> {
    * Graceful: refuse new calls, serve what is queued, resolve when nothing is in flight.
    * Immediate: also reject what has not started and abandon what is in service (its
    * future rejects now; its code cannot be stopped on this thread, but whatever it does
-   * later is ignored and its calls are refused).
+   * later is ignored and its calls are refused). `reason`: why, for the `TerminatedError`
+   * (an immediate termination by default). An immediate call ends a graceful one under way.
    */
-  terminate(immediate: boolean): Promise<void> {
+  terminate(immediate: boolean, reason?: string): Promise<void> {
     if (this.status === TERMINATED) return Promise.resolve();
     this.status = TERMINATING;
     if (immediate) {
-      const error = new TerminatedError(`${this.name} was terminated immediately; this request was dropped.`);
+      const error = new TerminatedError(
+        reason === undefined
+          ? `${this.name} was terminated immediately; this request was dropped.`
+          : `${this.name} was terminated: ${reason}; this request was dropped.`,
+      );
       for (let r = this.firstInFlight; r !== null; ) {
         const next = r.fNext;
         if (!this.scheduler.cancel(r)) {
@@ -1334,7 +1339,12 @@ export interface PlacementHooks {
     args: unknown[],
     options: NewActiveOptions,
   ): object | undefined;
-  shutdownNodes(immediate: boolean): Promise<void>;
+  /**
+   * End every worker node: at once, or gracefully within `timeoutMs`, past which its thread is
+   * terminated and calls to it fail with a NodeLostError saying `late`. Settles when every
+   * worker thread has ended.
+   */
+  shutdownNodes(immediate: boolean, timeoutMs: number, late: string): Promise<void>;
   /** Terminate an object of another node; undefined if `target` is not remote. */
   terminateRemote(target: CallTarget, immediate: boolean): Promise<void> | undefined;
   /** A reference to object `id` of another node. */
@@ -1415,20 +1425,154 @@ export function terminate(active: object, options?: TerminateOptions): Promise<v
   return objectOf(active, 'terminate').terminate(options?.immediate === true);
 }
 
+export interface ShutdownOptions extends TerminateOptions {
+  /**
+   * How long a graceful shutdown waits for the requests in flight, in milliseconds (a number
+   * >= 0, or `Infinity` for no bound). Past it, it turns immediate: what is still queued or in
+   * service is rejected with a `TerminatedError` that says the shutdown timed out, and worker
+   * nodes are terminated. Ignored with `immediate`.
+   * @default 30_000 (DEFAULT_SHUTDOWN_TIMEOUT_MS)
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * The bound of a graceful `shutdown()` and `WorkerNode.terminate()`. A shutdown serves what is
+ * queued; 30 s lets ordinary work finish (requests of milliseconds to seconds, a checkpoint
+ * write) and still ends a program whose requests never settle within a time an operator or a
+ * process manager (systemd's stop timeout is 90 s) would wait.
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/**
+ * While a graceful shutdown waits, the system is searched for deadlocks this often (the first
+ * search at once). A deadlock never ends by itself, so every search that finds one shortens
+ * the shutdown; a search reads every node's requests in flight (O(requests), nothing on a
+ * request's path), so a few per second cost little even with long queues.
+ */
+const SHUTDOWN_DEADLOCK_POLL_MS = 200;
+
+/** `shutdown()`'s and `WorkerNode.terminate()`'s options, checked. Throws `ArgumentError`. */
+export function checkShutdownOptions(
+  options: ShutdownOptions | undefined,
+  caller: string,
+): { immediate: boolean; timeoutMs: number } {
+  if (options === undefined) return { immediate: false, timeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS };
+  if (options === null || typeof options !== 'object') {
+    throw new ArgumentError(`${caller} expects options to be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'immediate' && key !== 'timeoutMs') {
+      throw new ArgumentError(`Unknown ${caller} option \`${key}\`; known options: immediate, timeoutMs`);
+    }
+  }
+  const { immediate, timeoutMs } = options;
+  if (immediate !== undefined && typeof immediate !== 'boolean') {
+    throw new ArgumentError(`Expected \`immediate\` to be a boolean, got ${describe(immediate)}`);
+  }
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+    throw new ArgumentError(
+      `Expected \`timeoutMs\` to be a number >= 0 or Infinity, got ${describe(timeoutMs)}`,
+    );
+  }
+  return { immediate: immediate === true, timeoutMs: timeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS };
+}
+
+/** Set by src/waits.ts: find the system's deadlocks now and break them (`DeadlockError`). */
+let breakDeadlocks: (() => Promise<unknown>) | undefined;
+
+export function setDeadlockBreaker(fn: () => Promise<unknown>): void {
+  breakDeadlocks = fn;
+}
+
+/** Graceful shutdowns under way: an immediate one makes each of them immediate (`reason`). */
+const gracefulShutdowns = new Set<(reason: string) => void>();
+
 /**
  * Terminate every active object of this runtime: each refuses new calls at once; requests
- * already queued are served (or, with `immediate`, rejected). Resolves when no request is
- * in flight. Objects created afterwards work normally. Idle objects are done at once: their
- * checkpointing ends.
+ * already queued are served (or, with `immediate`, rejected). Resolves when no request is in
+ * flight, and (on the main thread) every worker node has ended. Objects created afterwards
+ * work normally. Throws `ArgumentError` for bad options.
+ *
+ * A graceful shutdown, step by step:
+ *   1. Every object refuses new calls (the epoch changes). Idle objects are done: their
+ *      checkpointing ends. Busy ones serve what they have, then end.
+ *   2. Meanwhile the system is searched for deadlocks (`findDeadlocks`, every node from the
+ *      main thread) at once and every SHUTDOWN_DEADLOCK_POLL_MS; each one found is broken as
+ *      `configureDeadlocks({ reject: true })` does (its requests that have not started, or
+ *      its futures, reject with `DeadlockError`), so the requests waiting on it end too.
+ *   3. On the main thread, once this thread's objects are done, every worker node ends
+ *      gracefully (`WorkerNode.terminate`), within what is left of the bound.
+ *   4. If `timeoutMs` passes first, or an immediate shutdown is asked for meanwhile, it turns
+ *      immediate: this thread's objects still busy drop what they have (`TerminatedError`
+ *      naming the reason) and the worker threads are terminated.
+ * Each step ends, so the shutdown settles within `timeoutMs` (plus the time to terminate the
+ * threads). Deadlocks the wait-for graph cannot see (docs/deadlocks.md) and requests that
+ * never settle are ended by step 4.
  */
-export async function shutdown(options?: TerminateOptions): Promise<void> {
+export function shutdown(options?: ShutdownOptions): Promise<void> {
+  const { immediate, timeoutMs } = checkShutdownOptions(options, 'shutdown');
   const objects = liveObjectList(); // before the epoch changes: afterwards all of them are "terminated"
   epoch++;
-  const immediate = options?.immediate === true;
   const busy = busyObjects.list();
   const idle = new Set(objects);
   for (const obj of busy) idle.delete(obj);
   for (const obj of idle) obj.endCheckpoints();
-  await Promise.all(busy.map((obj) => obj.terminate(immediate)));
-  if (placement !== undefined && getLocalNode() === 0) await placement.shutdownNodes(immediate);
+  if (immediate) {
+    for (const cut of [...gracefulShutdowns]) cut('an immediate shutdown() was asked for meanwhile');
+    for (const obj of busy) void obj.terminate(true);
+    return placement !== undefined && getLocalNode() === 0
+      ? placement.shutdownNodes(true, 0, '')
+      : Promise.resolve();
+  }
+  return gracefulShutdown(busy, timeoutMs);
+}
+
+async function gracefulShutdown(busy: readonly ActiveObject[], timeoutMs: number): Promise<void> {
+  const started = performance.now();
+  let cut!: (reason: string) => void;
+  const cutShort = new Promise<string>((resolve) => {
+    cut = resolve;
+  });
+  gracefulShutdowns.add(cut);
+  const late = `the shutdown did not end within ${timeoutMs} ms (\`timeoutMs\`), so it turned immediate`;
+  const timer = Number.isFinite(timeoutMs) ? setTimeout(() => cut(late), timeoutMs) : undefined;
+  let done = false;
+  let poll: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+  void (async () => {
+    // Step 2. Ref'd timers: the program awaits this shutdown, which ends within its bound.
+    while (!done && breakDeadlocks !== undefined) {
+      try {
+        await breakDeadlocks();
+      } catch {
+        // A search that failed (a node that vanished meanwhile) is tried again.
+      }
+      if (done) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        poll = setTimeout(resolve, SHUTDOWN_DEADLOCK_POLL_MS);
+      });
+    }
+  })();
+  try {
+    const served = Promise.all(busy.map((obj) => obj.terminate(false))).then(() => undefined);
+    const reason = await Promise.race([served, cutShort]);
+    if (reason !== undefined) {
+      // Step 4, here: what is left is dropped (objects done meanwhile are skipped).
+      for (const obj of busy) void obj.terminate(true, reason);
+    }
+    if (placement !== undefined && getLocalNode() === 0) {
+      // Step 3 (or 4 for the nodes), with what is left of the bound.
+      // An immediate shutdown asked for meanwhile terminates the worker threads itself.
+      const left = Math.max(0, timeoutMs - (performance.now() - started));
+      await placement.shutdownNodes(reason !== undefined, left, late);
+    }
+  } finally {
+    done = true;
+    clearTimeout(timer);
+    clearTimeout(poll);
+    wake?.();
+    gracefulShutdowns.delete(cut);
+  }
 }
