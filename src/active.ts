@@ -320,7 +320,7 @@ export class ActiveObject implements SchedulerHost<Request> {
       });
       // A key the runtime chose names this object alone: only the others can be contended.
       if (!checkpointing.chosen) keysInUse.claim(checkpointing.store, checkpointing.key, this);
-      this.checkpoints.startTimer(() => void this.requestCheckpoint());
+      this.checkpoints.startTimer(() => this.checkpointDue());
       // Before anything else runs: calls queue behind it.
       if (options.restore === true) {
         this.restored = new Promise((resolve) => {
@@ -600,7 +600,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     const checkpoints = this.checkpoints;
     if (checkpoints !== undefined && request.groupId !== SPECIAL_GROUP) {
       checkpoints.served++;
-      if (checkpoints.dueByCount) void this.requestCheckpoint();
+      if (checkpoints.dueByCount) this.checkpointDue();
     }
   }
 
@@ -644,6 +644,15 @@ export class ActiveObject implements SchedulerHost<Request> {
         `store, where nothing reads them: ${String(error)}`,
       { code: 'MULTIACTIVE_CHECKPOINT' },
     );
+  }
+
+  /**
+   * A periodic checkpoint fell due (requests served, or the timer). None for an object that
+   * refuses calls (ending, or failed): it would be refused too, and nobody would handle that
+   * rejection (a graceful shutdown used to crash the process so when a request finished).
+   */
+  private checkpointDue(): void {
+    if (this.refusal() === undefined) void this.requestCheckpoint();
   }
 
   /**

@@ -210,6 +210,10 @@ describe('a graceful shutdown is bounded', () => {
 });
 
 describe('the process exits', () => {
+  it('objects with periodic checkpoints that end while a checkpoint falls due do not crash it', async () => {
+    expect(await runScript(['checkpoint-shutdown.ts'], 15_000)).toContain('survived');
+  }, 20_000);
+
   it('an immediate shutdown() while a graceful one waits on a spinning worker terminates the thread; both settle', async () => {
     const out = await runScript(['spin-exit.ts', 'escalate'], 15_000);
     expect(out).toContain('immediate shutdown settled');
