@@ -57,6 +57,8 @@ export interface CheckpointConfig {
   readonly journalLimit: number | undefined;
   /** As given: a non-empty string, a store object, or undefined (the runtime's default). */
   readonly store: string | object | undefined;
+  /** Bound on one store call, in ms (Infinity: none); undefined: the runtime's default. */
+  readonly storeTimeoutMs: number | undefined;
   /** The decorator as written, for messages. */
   readonly source: string;
 }
@@ -100,6 +102,7 @@ export function checkpointConfig(ctor: AbstractClass): CheckpointConfig | undefi
           everyMs: nearest.everyMs,
           journalLimit: nearest.journalLimit,
           store: nearest.store,
+          storeTimeoutMs: nearest.storeTimeoutMs,
           source: nearest.source,
         });
   checkpoints.set(ctor, config ?? null);

@@ -67,6 +67,8 @@ export interface CheckpointDeclaration {
   readonly journalLimit: number | undefined;
   /** A non-empty directory path, a store object, or `undefined` (the runtime's default store). */
   readonly store: string | object | undefined;
+  /** `undefined`: the runtime's bound on one store call. */
+  readonly storeTimeoutMs: number | undefined;
   readonly source: string;
 }
 

@@ -117,6 +117,13 @@ export interface CheckpointOptions {
    * @default undefined (the runtime's default file store)
    */
   store?: string | object;
+  /**
+   * How long the runtime waits for one call of the store (a write, a read for a restore, a
+   * listing) before it fails that checkpoint or restore with a `CheckpointError` (an integer
+   * >= 1, or Infinity). The object goes on either way.
+   * @default undefined (the runtime's bound: 30 000 ms, see docs/fault-tolerance.md)
+   */
+  storeTimeoutMs?: number;
 }
 
 /**
@@ -408,7 +415,13 @@ const GROUP_OPTION_KEYS = [
   'superPriority',
 ] as const;
 const THREAD_CONFIG_OPTION_KEYS = ['threadPoolSize', 'hardLimit'] as const;
-const CHECKPOINT_OPTION_KEYS = ['everyRequests', 'everyMs', 'journalLimit', 'store'] as const;
+const CHECKPOINT_OPTION_KEYS = [
+  'everyRequests',
+  'everyMs',
+  'journalLimit',
+  'store',
+  'storeTimeoutMs',
+] as const;
 /** The functions a store object must have (the full interface lives in src/). */
 const STORE_FUNCTIONS = ['put', 'latest', 'list'] as const;
 
@@ -756,11 +769,19 @@ export function Checkpoint(options?: CheckpointOptions): MultiactiveClassDecorat
     );
   }
   const store = checkStore(source, given['store'], problems);
+  const storeTimeoutMs = given['storeTimeoutMs'];
+  if (storeTimeoutMs !== undefined && !isCount(storeTimeoutMs, 1, true)) {
+    problems.push(
+      `${source}: Expected \`storeTimeoutMs\` to be an integer >= 1 or Infinity, got ${show(storeTimeoutMs)}. ` +
+        "Give the longest wait for one store call in milliseconds, or omit it for the runtime's bound.",
+    );
+  }
   const declaration = Object.freeze({
     everyRequests,
     everyMs,
     journalLimit: isCount(journalLimit, 2, false) ? (journalLimit as number) : undefined,
     store,
+    storeTimeoutMs: isCount(storeTimeoutMs, 1, true) ? storeTimeoutMs : undefined,
     source,
   });
   return classDecorator({

@@ -27,8 +27,9 @@ import {
   type SchedulerHost,
 } from '../scheduler/index.js';
 import { type CheckpointInfo, type CheckpointMeta, Checkpoints } from './checkpoint/checkpoints.js';
+import { checkpointKeyOf } from './checkpoint/keys.js';
 import { applyState, captureState, decodeState, encodeState, type StateCodec } from './checkpoint/state.js';
-import { CheckpointError, resolveStore } from './checkpoint/store.js';
+import { CheckpointError, type CheckpointStore, FileStore, resolveStore } from './checkpoint/store.js';
 import { currentWaiter, enableAsyncContext, runAs, type Waiter } from './context.js';
 import { copyArguments, copyFutureArgument, copyResult } from './copy.js';
 import { ArgumentError, ConstructionError, describe, TerminatedError } from './errors.js';
@@ -333,6 +334,12 @@ export class ActiveObject implements SchedulerHost<Request> {
     this.methods = methodsOf(ctor);
     this.stub = new (stubClass(ctor, this.policy))(this);
     if (this.copies && !argsCopied) copyArguments(args, this.className, 'constructor');
+    // Before the constructor runs: a key another live object writes under fails newActive.
+    const config = checkpointConfig(ctor);
+    const checkpointing =
+      config === undefined
+        ? undefined
+        : this.claimCheckpointKey(resolveStore(config.store), options.checkpointKey);
     try {
       this.target = new ctor(...(args as never[]));
       selfRefs.set(this.target, this.stub);
@@ -348,16 +355,18 @@ export class ActiveObject implements SchedulerHost<Request> {
     this.updateWaitTracking();
     liveObjects.add(this.ref);
     forgetLive.register(this, this.ref);
-    const config = checkpointConfig(ctor);
     this.journalLimit = config?.journalLimit ?? DEFAULT_JOURNAL_LIMIT;
-    if (config !== undefined && this.target !== undefined) {
-      this.checkpoints = new Checkpoints(
-        options.checkpointKey ?? this.name,
-        resolveStore(config.store),
-        config.everyRequests,
-        config.everyMs,
-      );
-      this.checkpoints.startTimer(() => void this.requestCheckpoint());
+    if (config !== undefined && checkpointing !== undefined && this.target !== undefined) {
+      this.checkpoints = new Checkpoints(checkpointing.key, checkpointing.store, {
+        everyRequests: config.everyRequests,
+        everyMs: config.everyMs,
+        storeTimeoutMs: config.storeTimeoutMs,
+        removeAtEnd: checkpointing.chosen,
+        removeFailed: (error) => this.removalFailed(error),
+      });
+      // A key the runtime chose names this object alone: only the others can be contended.
+      if (!checkpointing.chosen) keysInUse.claim(checkpointing.store, checkpointing.key, this);
+      this.checkpoints.startTimer(() => this.checkpointDue());
       this.updateWaitTracking();
       // Before anything else runs: calls queue behind it.
       if (options.restore === true) {
@@ -646,11 +655,60 @@ export class ActiveObject implements SchedulerHost<Request> {
     const checkpoints = this.checkpoints;
     if (checkpoints !== undefined && request.groupId !== SPECIAL_GROUP) {
       checkpoints.served++;
-      if (checkpoints.dueByCount) void this.requestCheckpoint();
+      if (checkpoints.dueByCount) this.checkpointDue();
     }
   }
 
   // ---------------------------------------------------------------- checkpoints (SPEC §9)
+
+  /**
+   * The key this object's checkpoints go under (src/checkpoint/keys.ts), checked against the
+   * live objects of this thread that write to the same store: two writers under one key would
+   * interleave their checkpoints, and a restore would take whichever is newest. Throws an
+   * `ArgumentError` naming the other object. Time: O(1).
+   */
+  private claimCheckpointKey(
+    store: CheckpointStore,
+    given: string | undefined,
+  ): { key: string; chosen: boolean; store: CheckpointStore } {
+    const { key, chosen } = checkpointKeyOf(this.className, this.id, given);
+    const other = keysInUse.holder(store, key);
+    if (other !== undefined) {
+      throw new ArgumentError(
+        `${other.name} already writes its checkpoints under the key ${JSON.stringify(key)} in this store, and is ` +
+          `still live: ${this.name} cannot use it too (their checkpoints would mix). Give ${this.name} another ` +
+          `\`checkpointKey\`, or terminate ${other.name} first.`,
+      );
+    }
+    return { key, chosen, store };
+  }
+
+  /** It may keep its checkpoint key: live, and not failed (a failed restore gives it up). */
+  get holdsCheckpointKey(): boolean {
+    return !this.isTerminated && this.failure === undefined;
+  }
+
+  private warnedRemoval = false;
+
+  /** Its checkpoints could not be removed at its end: they stay in the store (harmless, unused). */
+  private removalFailed(error: unknown): void {
+    if (this.warnedRemoval) return;
+    this.warnedRemoval = true;
+    process.emitWarning(
+      `multiactive: the checkpoints of ${this.name} could not be removed after it ended; they stay in the ` +
+        `store, where nothing reads them: ${String(error)}`,
+      { code: 'MULTIACTIVE_CHECKPOINT' },
+    );
+  }
+
+  /**
+   * A periodic checkpoint fell due (requests served, or the timer). None for an object that
+   * refuses calls (ending, or failed): it would be refused too, and nobody would handle that
+   * rejection (a graceful shutdown used to crash the process so when a request finished).
+   */
+  private checkpointDue(): void {
+    if (this.refusal() === undefined) void this.requestCheckpoint();
+  }
 
   /**
    * Take a checkpoint as soon as the scheduler allows (see `Scheduler.submitCheckpoint`);
@@ -709,7 +767,7 @@ export class ActiveObject implements SchedulerHost<Request> {
       this.finishSpecial(request, false, error);
       return;
     }
-    const info = checkpoints.write(data, (written, error) => {
+    checkpoints.write(data, (written, error) => {
       if (error !== undefined) {
         this.checkpointFailed(written.seq, error);
         return;
@@ -727,14 +785,15 @@ export class ActiveObject implements SchedulerHost<Request> {
         });
       }
     });
-    this.finishSpecial(request, true, info);
+    // Its number is given when its write starts (after the store was read, the first time).
+    this.finishSpecial(request, true, undefined);
   }
 
   /** Restore the state from the newest checkpoint; on failure the object refuses every call. */
   private async runRestore(request: Request): Promise<void> {
     const checkpoints = this.checkpoints!;
     try {
-      const stored = await checkpoints.store.latest(checkpoints.key);
+      const stored = await checkpoints.latest();
       if (stored === undefined) {
         throw new CheckpointError(
           checkpoints.key,
@@ -751,7 +810,7 @@ export class ActiveObject implements SchedulerHost<Request> {
         );
       }
       applyState(this.target!, saved.state);
-      checkpoints.seq = stored.seq;
+      checkpoints.restoredFrom(stored.seq);
       this.delivered = saved.meta.dseq;
       // Replayed requests queue here, behind the restore and before anything else.
       this.afterRestore?.(saved.meta);
@@ -943,13 +1002,18 @@ export class ActiveObject implements SchedulerHost<Request> {
    * Graceful: refuse new calls, serve what is queued, resolve when nothing is in flight.
    * Immediate: also reject what has not started and abandon what is in service (its
    * future rejects now; its code cannot be stopped on this thread, but whatever it does
-   * later is ignored and its calls are refused).
+   * later is ignored and its calls are refused). `reason`: why, for the `TerminatedError`
+   * (an immediate termination by default). An immediate call ends a graceful one under way.
    */
-  terminate(immediate: boolean): Promise<void> {
+  terminate(immediate: boolean, reason?: string): Promise<void> {
     if (this.status === TERMINATED) return Promise.resolve();
     this.status = TERMINATING;
     if (immediate) {
-      const error = new TerminatedError(`${this.name} was terminated immediately; this request was dropped.`);
+      const error = new TerminatedError(
+        reason === undefined
+          ? `${this.name} was terminated immediately; this request was dropped.`
+          : `${this.name} was terminated: ${reason}; this request was dropped.`,
+      );
       for (let r = this.firstInFlight; r !== null; ) {
         const next = r.fNext;
         if (!this.scheduler.cancel(r)) {
@@ -972,14 +1036,24 @@ export class ActiveObject implements SchedulerHost<Request> {
     if (this.status === TERMINATED) return;
     this.status = TERMINATED;
     liveObjects.delete(this.ref);
-    this.checkpoints?.stopTimer();
-    this.checkpoints?.failed(
-      new TerminatedError(`${this.name} was terminated before its checkpoint was taken.`),
-    );
+    this.endCheckpoints();
     busyObjects.delete(this);
     if (observed)
       emit({ type: 'object.terminated', time: now(), objectId: this.id, className: this.className });
     for (const resolve of this.terminationWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * No checkpoint any more: waiters of a pending one are told, its key is free for another
+   * object, and checkpoints under a key the runtime chose are removed once written
+   * (checkpoints.ts, step 7). Also for idle objects ended by `shutdown()`. Idempotent.
+   */
+  endCheckpoints(): void {
+    const checkpoints = this.checkpoints;
+    if (checkpoints === undefined) return;
+    checkpoints.failed(new TerminatedError(`${this.name} was terminated before its checkpoint was taken.`));
+    keysInUse.release(checkpoints.store, checkpoints.key, this);
+    checkpoints.end();
   }
 
   private event(
@@ -1023,6 +1097,37 @@ const busyObjects = {
 };
 
 const RESOLVED = Promise.resolve();
+
+/**
+ * The checkpoint keys given to this thread's live objects, per store (a `FileStore` by its
+ * directory: every `@Checkpoint({ store: 'path' })` object gets its own instance). Keys the
+ * runtime chose are unique and not kept here. Weak: an object that was collected holds
+ * nothing. Time: O(1) per operation.
+ */
+const keysInUse = {
+  stores: new Map<unknown, Map<string, WeakRef<ActiveObject>>>(),
+  identity(store: CheckpointStore): unknown {
+    return store instanceof FileStore ? `file:${store.dir}` : store;
+  },
+  holder(store: CheckpointStore, key: string): ActiveObject | undefined {
+    const obj = this.stores.get(this.identity(store))?.get(key)?.deref();
+    return obj?.holdsCheckpointKey ? obj : undefined;
+  },
+  claim(store: CheckpointStore, key: string, obj: ActiveObject): void {
+    const id = this.identity(store);
+    let keys = this.stores.get(id);
+    if (keys === undefined) this.stores.set(id, (keys = new Map()));
+    keys.set(key, new WeakRef(obj));
+  },
+  release(store: CheckpointStore, key: string, obj: ActiveObject): void {
+    const id = this.identity(store);
+    const keys = this.stores.get(id);
+    const held = keys?.get(key)?.deref();
+    if (keys === undefined || (held !== undefined && held !== obj)) return;
+    keys.delete(key);
+    if (keys.size === 0) this.stores.delete(id);
+  },
+};
 
 /** Local objects saved as references in checkpoints, by id (weakly: they may end). */
 const savedRefs = new Map<number, WeakRef<ActiveObject>>();
@@ -1307,7 +1412,12 @@ export interface PlacementHooks {
     args: unknown[],
     options: NewActiveOptions,
   ): object | undefined;
-  shutdownNodes(immediate: boolean): Promise<void>;
+  /**
+   * End every worker node: at once, or gracefully within `timeoutMs`, past which its thread is
+   * terminated and calls to it fail with a NodeLostError saying `late`. Settles when every
+   * worker thread has ended.
+   */
+  shutdownNodes(immediate: boolean, timeoutMs: number, late: string): Promise<void>;
   /** Terminate an object of another node; undefined if `target` is not remote. */
   terminateRemote(target: CallTarget, immediate: boolean): Promise<void> | undefined;
   /** A reference to object `id` of another node. */
@@ -1388,16 +1498,154 @@ export function terminate(active: object, options?: TerminateOptions): Promise<v
   return objectOf(active, 'terminate').terminate(options?.immediate === true);
 }
 
+export interface ShutdownOptions extends TerminateOptions {
+  /**
+   * How long a graceful shutdown waits for the requests in flight, in milliseconds (a number
+   * >= 0, or `Infinity` for no bound). Past it, it turns immediate: what is still queued or in
+   * service is rejected with a `TerminatedError` that says the shutdown timed out, and worker
+   * nodes are terminated. Ignored with `immediate`.
+   * @default 30_000 (DEFAULT_SHUTDOWN_TIMEOUT_MS)
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * The bound of a graceful `shutdown()` and `WorkerNode.terminate()`. A shutdown serves what is
+ * queued; 30 s lets ordinary work finish (requests of milliseconds to seconds, a checkpoint
+ * write) and still ends a program whose requests never settle within a time an operator or a
+ * process manager (systemd's stop timeout is 90 s) would wait.
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/**
+ * While a graceful shutdown waits, the system is searched for deadlocks this often (the first
+ * search at once). A deadlock never ends by itself, so every search that finds one shortens
+ * the shutdown; a search reads every node's requests in flight (O(requests), nothing on a
+ * request's path), so a few per second cost little even with long queues.
+ */
+const SHUTDOWN_DEADLOCK_POLL_MS = 200;
+
+/** `shutdown()`'s and `WorkerNode.terminate()`'s options, checked. Throws `ArgumentError`. */
+export function checkShutdownOptions(
+  options: ShutdownOptions | undefined,
+  caller: string,
+): { immediate: boolean; timeoutMs: number } {
+  if (options === undefined) return { immediate: false, timeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS };
+  if (options === null || typeof options !== 'object') {
+    throw new ArgumentError(`${caller} expects options to be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'immediate' && key !== 'timeoutMs') {
+      throw new ArgumentError(`Unknown ${caller} option \`${key}\`; known options: immediate, timeoutMs`);
+    }
+  }
+  const { immediate, timeoutMs } = options;
+  if (immediate !== undefined && typeof immediate !== 'boolean') {
+    throw new ArgumentError(`Expected \`immediate\` to be a boolean, got ${describe(immediate)}`);
+  }
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+    throw new ArgumentError(
+      `Expected \`timeoutMs\` to be a number >= 0 or Infinity, got ${describe(timeoutMs)}`,
+    );
+  }
+  return { immediate: immediate === true, timeoutMs: timeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS };
+}
+
+/** Set by src/waits.ts: find the system's deadlocks now and break them (`DeadlockError`). */
+let breakDeadlocks: (() => Promise<unknown>) | undefined;
+
+export function setDeadlockBreaker(fn: () => Promise<unknown>): void {
+  breakDeadlocks = fn;
+}
+
+/** Graceful shutdowns under way: an immediate one makes each of them immediate (`reason`). */
+const gracefulShutdowns = new Set<(reason: string) => void>();
+
 /**
  * Terminate every active object of this runtime: each refuses new calls at once; requests
- * already queued are served (or, with `immediate`, rejected). Resolves when no request is
- * in flight. Objects created afterwards work normally.
+ * already queued are served (or, with `immediate`, rejected). Resolves when no request is in
+ * flight, and (on the main thread) every worker node has ended. Objects created afterwards
+ * work normally. Throws `ArgumentError` for bad options.
+ *
+ * A graceful shutdown, step by step:
+ *   1. Every object refuses new calls (the epoch changes). Idle objects are done: their
+ *      checkpointing ends. Busy ones serve what they have, then end.
+ *   2. Meanwhile the system is searched for deadlocks (`findDeadlocks`, every node from the
+ *      main thread) at once and every SHUTDOWN_DEADLOCK_POLL_MS; each one found is broken as
+ *      `configureDeadlocks({ reject: true })` does (its requests that have not started, or
+ *      its futures, reject with `DeadlockError`), so the requests waiting on it end too.
+ *   3. On the main thread, once this thread's objects are done, every worker node ends
+ *      gracefully (`WorkerNode.terminate`), within what is left of the bound.
+ *   4. If `timeoutMs` passes first, or an immediate shutdown is asked for meanwhile, it turns
+ *      immediate: this thread's objects still busy drop what they have (`TerminatedError`
+ *      naming the reason) and the worker threads are terminated.
+ * Each step ends, so the shutdown settles within `timeoutMs` (plus the time to terminate the
+ * threads). Deadlocks the wait-for graph cannot see (docs/deadlocks.md) and requests that
+ * never settle are ended by step 4.
  */
-export async function shutdown(options?: TerminateOptions): Promise<void> {
+export function shutdown(options?: ShutdownOptions): Promise<void> {
+  const { immediate, timeoutMs } = checkShutdownOptions(options, 'shutdown');
+  const objects = liveObjectList(); // before the epoch changes: afterwards all of them are "terminated"
   epoch++;
-  const immediate = options?.immediate === true;
-  const pending: Promise<void>[] = [];
-  for (const obj of busyObjects.list()) pending.push(obj.terminate(immediate));
-  await Promise.all(pending);
-  if (placement !== undefined && getLocalNode() === 0) await placement.shutdownNodes(immediate);
+  const busy = busyObjects.list();
+  const idle = new Set(objects);
+  for (const obj of busy) idle.delete(obj);
+  for (const obj of idle) obj.endCheckpoints();
+  if (immediate) {
+    for (const cut of [...gracefulShutdowns]) cut('an immediate shutdown() was asked for meanwhile');
+    for (const obj of busy) void obj.terminate(true);
+    return placement !== undefined && getLocalNode() === 0
+      ? placement.shutdownNodes(true, 0, '')
+      : Promise.resolve();
+  }
+  return gracefulShutdown(busy, timeoutMs);
+}
+
+async function gracefulShutdown(busy: readonly ActiveObject[], timeoutMs: number): Promise<void> {
+  const started = performance.now();
+  let cut!: (reason: string) => void;
+  const cutShort = new Promise<string>((resolve) => {
+    cut = resolve;
+  });
+  gracefulShutdowns.add(cut);
+  const late = `the shutdown did not end within ${timeoutMs} ms (\`timeoutMs\`), so it turned immediate`;
+  const timer = Number.isFinite(timeoutMs) ? setTimeout(() => cut(late), timeoutMs) : undefined;
+  let done = false;
+  let poll: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+  void (async () => {
+    // Step 2. Ref'd timers: the program awaits this shutdown, which ends within its bound.
+    while (!done && breakDeadlocks !== undefined) {
+      try {
+        await breakDeadlocks();
+      } catch {
+        // A search that failed (a node that vanished meanwhile) is tried again.
+      }
+      if (done) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        poll = setTimeout(resolve, SHUTDOWN_DEADLOCK_POLL_MS);
+      });
+    }
+  })();
+  try {
+    const served = Promise.all(busy.map((obj) => obj.terminate(false))).then(() => undefined);
+    const reason = await Promise.race([served, cutShort]);
+    if (reason !== undefined) {
+      // Step 4, here: what is left is dropped (objects done meanwhile are skipped).
+      for (const obj of busy) void obj.terminate(true, reason);
+    }
+    if (placement !== undefined && getLocalNode() === 0) {
+      // Step 3 (or 4 for the nodes), with what is left of the bound.
+      // An immediate shutdown asked for meanwhile terminates the worker threads itself.
+      const left = Math.max(0, timeoutMs - (performance.now() - started));
+      await placement.shutdownNodes(reason !== undefined, left, late);
+    }
+  } finally {
+    done = true;
+    clearTimeout(timer);
+    clearTimeout(poll);
+    wake?.();
+    gracefulShutdowns.delete(cut);
+  }
 }

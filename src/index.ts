@@ -19,6 +19,7 @@ export {
   isActive,
   type NewActiveOptions,
   newActive,
+  type ShutdownOptions,
   selfRef,
   shutdown,
   type TerminateOptions,

@@ -39,7 +39,15 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { explainWait, RequestState } from '../scheduler/index.js';
-import { type ActiveObject, busyObjectList, getLocalNode, liveObjectList, Request, refOf } from './active.js';
+import {
+  type ActiveObject,
+  busyObjectList,
+  getLocalNode,
+  liveObjectList,
+  Request,
+  refOf,
+  setDeadlockBreaker,
+} from './active.js';
 import { awaitTracking, setAwaitTracking } from './context.js';
 import { ArgumentError, DeadlockError, describe } from './errors.js';
 import { emit, now, observed } from './events.js';
@@ -601,10 +609,7 @@ async function tick(): Promise<void> {
       const deadlocks = await detect();
       const now = new Set<string>();
       for (const d of deadlocks) {
-        const key = d.cycle
-          .map((s) => s.request.requestId)
-          .sort((a, b) => a - b)
-          .join(',');
+        const key = deadlockKey(d);
         now.add(key);
         if (!reported.has(key)) report(d);
       }
@@ -617,6 +622,14 @@ async function tick(): Promise<void> {
   } finally {
     if (settings.detect && timer === undefined) schedule();
   }
+}
+
+/** A deadlock's identity while it lasts: the request ids of its cycle. */
+function deadlockKey(deadlock: Deadlock): string {
+  return deadlock.cycle
+    .map((s) => s.request.requestId)
+    .sort((a, b) => a - b)
+    .join(',');
 }
 
 function report(deadlock: Deadlock): void {
@@ -649,6 +662,19 @@ function breakDeadlock(deadlock: Deadlock): void {
     else node.links.get(nodeId)?.send({ t: 'waits.break', ids, deadlock });
   }
 }
+
+/**
+ * A graceful `shutdown()` breaks the deadlocks it finds while it waits (src/active.ts, its
+ * step 2): every one found now, reported as `deadlock.found` unless periodic detection
+ * reported it already.
+ */
+setDeadlockBreaker(async () => {
+  for (const deadlock of await detect()) {
+    if (observed && !reported.has(deadlockKey(deadlock)))
+      emit({ type: 'deadlock.found', time: now(), deadlock });
+    breakDeadlock(deadlock);
+  }
+});
 
 function breakLocal(ids: readonly number[], deadlock: Deadlock): void {
   const wanted = new Set(ids);

@@ -14,13 +14,35 @@
  *      and emits `checkpoint.failed`; the next checkpoint tries again. Captures made while a
  *      write is under way are coalesced: only the newest waits, and it answers the waiters of
  *      those it replaced (so `checkpoint.taken` may skip sequence numbers under load).
+ *   5. Numbering: a write's sequence number is given when the write starts, one above the
+ *      last. Before the first write of an object that was not restored, the store is asked
+ *      for the numbers already under its key, and numbering goes on above the highest: an
+ *      object that reuses a key (a later run, an explicit `checkpointKey`) always writes
+ *      checkpoints newer than the old ones, so a restore never picks an old one over them.
+ *   6. Every store call is bounded (`storeTimeoutMs`): one that throws, returns something
+ *      other than a promise, rejects, or has not settled by then fails that checkpoint (or
+ *      that restore) with a `CheckpointError`; the object goes on. A write that timed out may
+ *      still land later; it is older than any write started after it.
+ *   7. End: when the object ends, no checkpoint is taken any more; if its key is one the
+ *      runtime chose (nobody can restore it), its checkpoints are removed from the store
+ *      (`remove`, if the store has it) once the writes under way are done.
  */
-import type { CheckpointStore } from './store.js';
+import { describe } from '../errors.js';
+import { CheckpointError, type CheckpointStore, type StoredCheckpoint } from './store.js';
+
+/**
+ * How long the runtime waits for one call of a checkpoint store before failing it
+ * (`@Checkpoint({ storeTimeoutMs })`). A `FileStore` write of a few megabytes takes
+ * milliseconds (its fsync about 2 ms here); 30 s leaves room for large states on slow or
+ * network disks while keeping a store that hangs (a dead NFS server, a custom store that
+ * never answers) from holding checkpoints and restores forever.
+ */
+export const DEFAULT_STORE_TIMEOUT_MS = 30_000;
 
 export interface CheckpointInfo {
   /** The object's checkpoint key. */
   readonly key: string;
-  /** Its sequence number (1, 2, ...; a restored object continues from the restored one). */
+  /** Its sequence number (above every checkpoint already stored under the key). */
   readonly seq: number;
   /** Size of the serialized state. */
   readonly bytes: number;
@@ -58,13 +80,31 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+type Done = (info: CheckpointInfo, error: unknown) => void;
+
+export interface CheckpointsOptions {
+  readonly everyRequests: number | undefined;
+  readonly everyMs: number | undefined;
+  /** @default DEFAULT_STORE_TIMEOUT_MS */
+  readonly storeTimeoutMs?: number | undefined;
+  /** The runtime chose the key: remove the object's checkpoints when it ends (step 7). */
+  readonly removeAtEnd?: boolean;
+  /** Told when removing them failed (they stay in the store). */
+  readonly removeFailed?: (error: unknown) => void;
+}
+
 export class Checkpoints {
   readonly key: string;
   readonly store: CheckpointStore;
   readonly everyRequests: number;
   readonly everyMs: number | undefined;
-  /** The sequence number of the last checkpoint captured. */
+  readonly storeTimeoutMs: number;
+  private readonly removeAtEnd: boolean;
+  private readonly removeFailed: ((error: unknown) => void) | undefined;
+  /** The sequence number of the last write started (or of the checkpoint restored). */
   seq = 0;
+  /** `seq` is above every checkpoint of the key in the store (step 5). */
+  private numbered = false;
   /** Requests finished since the last capture. */
   served = 0;
   /** Waiters of the checkpoint pending (submitted, not captured yet). */
@@ -72,25 +112,20 @@ export class Checkpoints {
   /** A write is under way; `queued` is the newest capture waiting for it (older ones are dropped). */
   private writing = false;
   private queued:
-    | {
-        readonly info: CheckpointInfo;
-        readonly data: Uint8Array;
-        readonly waiters: Deferred[];
-        readonly done: (info: CheckpointInfo, error: unknown) => void;
-      }
+    | { readonly data: Uint8Array; readonly waiters: Deferred[]; readonly done: Done }
     | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The object ended (step 7). */
+  private ended = false;
 
-  constructor(
-    key: string,
-    store: CheckpointStore,
-    everyRequests: number | undefined,
-    everyMs: number | undefined,
-  ) {
+  constructor(key: string, store: CheckpointStore, options: CheckpointsOptions) {
     this.key = key;
     this.store = store;
-    this.everyRequests = everyRequests ?? Number.POSITIVE_INFINITY;
-    this.everyMs = everyMs;
+    this.everyRequests = options.everyRequests ?? Number.POSITIVE_INFINITY;
+    this.everyMs = options.everyMs;
+    this.storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    this.removeAtEnd = options.removeAtEnd === true;
+    this.removeFailed = options.removeFailed;
   }
 
   /** Submits a checkpoint (set by the object). */
@@ -130,11 +165,10 @@ export class Checkpoints {
   }
 
   /**
-   * Step 2-4 after a capture: write `data` as the next sequence number, after the writes
-   * before it. `done` is told the outcome (for events).
+   * Steps 2-5 after a capture: write `data` as the next checkpoint, after the writes before
+   * it. `done` is told the outcome (for events).
    */
-  write(data: Uint8Array, done: (info: CheckpointInfo, error: unknown) => void): CheckpointInfo {
-    const info: CheckpointInfo = { key: this.key, seq: ++this.seq, bytes: data.byteLength };
+  write(data: Uint8Array, done: Done): void {
     this.served = 0;
     const waiters = this.next === undefined ? [] : [this.next];
     this.next = undefined;
@@ -142,39 +176,50 @@ export class Checkpoints {
       // A write is under way: this capture waits, and replaces any capture that waited
       // before it (whose waiters now wait for this newer one). Memory and fsyncs stay bounded
       // by the store's speed, not by the request rate.
-      this.queued = { info, data, waiters: [...(this.queued?.waiters ?? []), ...waiters], done };
-      return info;
+      this.queued = { data, waiters: [...(this.queued?.waiters ?? []), ...waiters], done };
+      return;
     }
-    this.startWrite(info, data, waiters, done);
-    return info;
+    void this.startWrite(data, waiters, done);
   }
 
-  private startWrite(
-    info: CheckpointInfo,
-    data: Uint8Array,
-    waiters: Deferred[],
-    done: (info: CheckpointInfo, error: unknown) => void,
-  ): void {
+  private async startWrite(data: Uint8Array, waiters: Deferred[], done: Done): Promise<void> {
     this.writing = true;
-    this.store.put(this.key, info.seq, data).then(
-      () => {
-        for (const w of waiters) w.resolve(info);
-        done(info, undefined);
-        this.writeNext();
-      },
-      (error: unknown) => {
-        for (const w of waiters) w.reject(error);
-        done(info, error);
-        this.writeNext();
-      },
-    );
+    let info: CheckpointInfo = { key: this.key, seq: this.seq + 1, bytes: data.byteLength };
+    let failure: unknown;
+    try {
+      if (!this.numbered) {
+        // Step 5: above whatever the key holds already.
+        const stored = await this.call(`Checkpoint ${info.seq} of ${this.key} was not written`, 'list', () =>
+          this.store.list(this.key),
+        );
+        this.seq = Math.max(this.seq, highest(this.key, stored));
+        this.numbered = true;
+        info = { ...info, seq: this.seq + 1 };
+      }
+      this.seq = info.seq;
+      await this.call(`Checkpoint ${info.seq} of ${this.key} was not written`, 'put', () =>
+        this.store.put(this.key, info.seq, data),
+      );
+    } catch (error) {
+      failure = error;
+    }
+    try {
+      for (const w of waiters) {
+        if (failure === undefined) w.resolve(info);
+        else w.reject(failure);
+      }
+      done(info, failure);
+    } finally {
+      this.writeNext();
+    }
   }
 
   private writeNext(): void {
     this.writing = false;
     const queued = this.queued;
     this.queued = undefined;
-    if (queued !== undefined) this.startWrite(queued.info, queued.data, queued.waiters, queued.done);
+    if (queued !== undefined) void this.startWrite(queued.data, queued.waiters, queued.done);
+    else if (this.ended) this.removeAll();
     else if (this.served >= this.everyRequests) this.due?.();
   }
 
@@ -184,4 +229,110 @@ export class Checkpoints {
     this.next = undefined;
     waiters?.reject(error);
   }
+
+  /** The newest checkpoint of the key (a restore), bounded like every store call (step 6). */
+  async latest(): Promise<StoredCheckpoint | undefined> {
+    const stored = await this.call(`${this.key} could not be restored`, 'latest', () =>
+      this.store.latest(this.key),
+    );
+    if (stored === undefined) return undefined;
+    const { seq, data } = (stored ?? {}) as Partial<StoredCheckpoint>;
+    if (!Number.isSafeInteger(seq) || !(data instanceof Uint8Array)) {
+      throw new CheckpointError(
+        this.key,
+        `${this.key} could not be restored: the store's \`latest\` gave ${describe(stored)}, not undefined or ` +
+          '{ key, seq, data } with an integer `seq` and a Uint8Array `data`',
+      );
+    }
+    return stored as StoredCheckpoint;
+  }
+
+  /** The object was restored from checkpoint `seq` (the newest): numbering goes on from there. */
+  restoredFrom(seq: number): void {
+    this.seq = seq;
+    this.numbered = true;
+  }
+
+  /** Step 7: the object ended. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.stopTimer();
+    if (!this.writing) this.removeAll();
+  }
+
+  private removeAll(): void {
+    const store = this.store;
+    if (!this.removeAtEnd || typeof store.remove !== 'function') return;
+    this.call(`The checkpoints of ${this.key} were not removed`, 'remove', () =>
+      store.remove!(this.key),
+    ).catch((error: unknown) => this.removeFailed?.(error));
+  }
+
+  /**
+   * One store call, made safe (step 6): it always settles, within `storeTimeoutMs`, and fails
+   * only with a `CheckpointError` whose message starts with `failure`.
+   */
+  private call(failure: string, method: string, invoke: () => unknown): Promise<unknown> {
+    const key = this.key;
+    const fail = (why: string, cause?: unknown): CheckpointError =>
+      new CheckpointError(key, `${failure}: ${why}`, cause === undefined ? undefined : { cause });
+    let result: unknown;
+    try {
+      result = invoke();
+    } catch (error) {
+      return Promise.reject(fail(`the store's \`${method}\` threw: ${String(error)}`, error));
+    }
+    if (
+      result === null ||
+      (typeof result !== 'object' && typeof result !== 'function') ||
+      typeof (result as { then?: unknown }).then !== 'function'
+    ) {
+      return Promise.reject(
+        fail(
+          `the store's \`${method}\` returned ${describe(result)}, not a promise (a checkpoint store ` +
+            'returns a promise from every method: declare them async)',
+        ),
+      );
+    }
+    const ms = this.storeTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = Number.isFinite(ms)
+        ? setTimeout(
+            () =>
+              reject(
+                fail(
+                  `the store's \`${method}\` did not settle within ${ms} ms (\`storeTimeoutMs\` of @Checkpoint); ` +
+                    'the object goes on (check the store, or give it more time)',
+                ),
+              ),
+            ms,
+          )
+        : undefined;
+      Promise.resolve(result).then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof CheckpointError ? error : fail(String(error), error));
+        },
+      );
+    });
+  }
+}
+
+/** The highest number `list` gave (0 for none), or a CheckpointError if it is not a list of numbers. */
+function highest(key: string, stored: unknown): number {
+  if (!Array.isArray(stored) || !stored.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) {
+    throw new CheckpointError(
+      key,
+      `Checkpoints of ${key} could not be numbered: the store's \`list\` gave ${describe(stored)}, not an array of ` +
+        'sequence numbers',
+    );
+  }
+  let max = 0;
+  for (const n of stored as number[]) if (n > max) max = n;
+  return max;
 }

@@ -19,7 +19,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { MessageChannel, type ResourceLimits, Worker } from 'node:worker_threads';
 import { checkpointConfig, compilePolicy, originOf } from '../../decorators/index.js';
-import { getLocalNode, methodsOf, setPlacementHooks, stubClass } from '../active.js';
+import {
+  allocateObjectId,
+  checkShutdownOptions,
+  getLocalNode,
+  methodsOf,
+  setPlacementHooks,
+  stubClass,
+} from '../active.js';
+import { defaultCheckpointKey } from '../checkpoint/keys.js';
 import { awaitTracking } from '../context.js';
 import { copyArguments } from '../copy.js';
 import { ArgumentError, describe } from '../errors.js';
@@ -117,28 +125,76 @@ export class WorkerNode implements NodeHandle {
     this.worker = worker;
   }
 
+  /** Settles when the node has ended; set by the first `terminate()`. */
+  private termination: Promise<void> | undefined;
+  /** Ends a graceful termination under way now (`why`: for the callers' NodeLostError). */
+  private cutShort: ((why: string | undefined) => void) | undefined;
+
   /**
    * End this node. Graceful by default: its objects refuse new calls, serve what is queued,
-   * then the thread ends. `immediate`: the thread is terminated at once; calls in flight to
-   * it reject with `NodeLostError`.
+   * then the thread ends; if that takes longer than `timeoutMs` (default 30 s), the thread is
+   * terminated then. `immediate`: the thread is terminated at once; calls in flight to it
+   * reject with `NodeLostError`. An immediate call ends a graceful one under way too (both
+   * settle when the thread has ended); a second graceful call joins the first.
+   * Throws `ArgumentError` for bad options.
    */
-  async terminate(options?: { immediate?: boolean }): Promise<void> {
-    if (this.ending) return;
-    this.ending = true;
-    const link = node.links.get(this.id);
-    if (options?.immediate !== true && link !== undefined && !link.isClosed) {
-      try {
-        // Object id 0 names the whole node: it shuts its objects down gracefully.
-        await node.terminateRemote(this.id, 0, `node ${this.id}`, false);
-      } catch {
-        // The node is gone already: nothing left to serve.
-      }
+  terminate(options?: { immediate?: boolean; timeoutMs?: number }): Promise<void> {
+    const { immediate, timeoutMs } = checkShutdownOptions(options, 'WorkerNode.terminate');
+    const late = immediate
+      ? ''
+      : `its graceful terminate() did not end within ${timeoutMs} ms (\`timeoutMs\`)`;
+    return this.end(immediate, timeoutMs, late);
+  }
+
+  /**
+   * @internal `terminate()`, for `shutdown()` too. `late`: why the thread is terminated, for
+   * the callers' NodeLostError, when `timeoutMs` passes (or, if immediate, from the start;
+   * empty: no reason given).
+   */
+  end(immediate: boolean, timeoutMs: number, late: string): Promise<void> {
+    if (this.termination !== undefined) {
+      if (immediate) this.cutShort?.(undefined);
+      return this.termination;
     }
+    this.ending = true;
+    this.termination = this.stop(immediate, timeoutMs, late);
+    return this.termination;
+  }
+
+  /**
+   * 1. Graceful: ask the node to shut down (object id 0 names the whole node) and wait for
+   *    its answer, for `timeoutMs` at most, or until an immediate call cuts it short.
+   * 2. Then, always: forget the node, fail what waited on it (unless its death was handled
+   *    already: it died by itself), and terminate the thread, which stops even a thread
+   *    busy in a loop.
+   */
+  private async stop(immediate: boolean, timeoutMs: number, late: string): Promise<void> {
+    let reason = immediate && late !== '' ? `was terminated: ${late}` : 'was terminated';
+    const link = node.links.get(this.id);
+    if (!immediate && !this.ended && link !== undefined && !link.isClosed) {
+      // A node gone already has nothing left to serve: its answer is a rejection, also fine.
+      const served = node.terminateRemote(this.id, 0, `node ${this.id}`, false).then(
+        () => undefined,
+        () => undefined,
+      );
+      const cut = new Promise<string | undefined>((resolve) => {
+        this.cutShort = resolve;
+      });
+      const timer = Number.isFinite(timeoutMs)
+        ? setTimeout(() => this.cutShort?.(late), timeoutMs)
+        : undefined;
+      const why = await Promise.race([served, cut]);
+      clearTimeout(timer);
+      if (why !== undefined) reason = `was terminated: ${why}`;
+    }
+    this.cutShort = undefined;
     workers.delete(this.id);
     pool = pool.filter((w) => w !== this);
-    this.ended = true;
-    node.nodeLost(this.id, 'was terminated');
-    abandonNode(this.id);
+    if (!this.ended) {
+      this.ended = true;
+      node.nodeLost(this.id, reason);
+      abandonNode(this.id);
+    }
     await this.worker.terminate();
   }
 }
@@ -352,14 +408,18 @@ setPlacementHooks({
     // Placed by the main thread with @Checkpoint: recoverable (src/node/recovery.ts). The key
     // is fixed here so that a recovery restores the same checkpoints.
     const recoverable = getLocalNode() === MAIN_NODE && checkpointConfig(ctor) !== undefined;
-    const created = node.create(target, ctor.name, module, exportName, args, options);
+    // The key is chosen here and sent, so that the host writes under the key a recovery restores.
+    const id = allocateObjectId();
+    const checkpointKey = recoverable
+      ? (options.checkpointKey ?? defaultCheckpointKey(ctor.name, id))
+      : undefined;
+    const sent = checkpointKey === undefined ? options : { ...options, checkpointKey };
+    const created = node.create(target, ctor.name, module, exportName, args, sent, id);
     if (created.error !== undefined) throw created.error;
-    const id = created.id;
     if (recoverable) {
       // Its own copy of the arguments (references stay references), to create it again.
       const kept = [...args];
       copyArguments(kept, ctor.name, 'constructor');
-      // The host names its checkpoints the same way by default (`ClassName#id`).
       registerRecoverable({
         id,
         host: target,
@@ -367,7 +427,7 @@ setPlacementHooks({
         module,
         exportName,
         args: kept,
-        checkpointKey: options.checkpointKey ?? `${ctor.name}#${id}`,
+        checkpointKey: checkpointKey!,
         restore: options.restore === true,
         methods: methodsOf(ctor),
       });
@@ -379,8 +439,8 @@ setPlacementHooks({
     node.remoteStubs.set(id, stub);
     return stub;
   },
-  async shutdownNodes(immediate) {
-    await Promise.all([...workers.values()].map((w) => w.terminate({ immediate })));
+  async shutdownNodes(immediate, timeoutMs, late) {
+    await Promise.all([...workers.values()].map((w) => w.end(immediate, timeoutMs, late)));
     pool = [];
   },
   stubFor(nodeId, id, className) {

@@ -71,6 +71,15 @@ describe(`@Checkpoint: valid forms (${mode} decorators)`, () => {
     });
   });
 
+  it('records a bound on store calls, Infinity included', () => {
+    @Checkpoint({ storeTimeoutMs: 5000 })
+    class Bounded {}
+    @Checkpoint({ storeTimeoutMs: Number.POSITIVE_INFINITY })
+    class Patient {}
+    expect(checkpointConfig(Bounded)?.storeTimeoutMs).toBe(5000);
+    expect(checkpointConfig(Patient)?.storeTimeoutMs).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('records every option, with a directory as the store', () => {
     @Checkpoint({ everyRequests: 100, everyMs: 5000, store: './checkpoints' })
     class Periodic {}
@@ -256,6 +265,22 @@ describe(`@Checkpoint: invalid declarations throw at class definition (${mode} d
     );
   });
 
+  it.each([
+    [0, '`0` (number)'],
+    [-1, '`-1` (number)'],
+    [2.5, '`2.5` (number)'],
+    [Number.NaN, '`NaN` (number)'],
+    ['30s', "`'30s'` (string)"],
+  ])('rejects storeTimeoutMs %s', (value, shown) => {
+    expectDefinitionError(
+      checkpointWith({ storeTimeoutMs: value as number }),
+      'Saved',
+      '@Checkpoint',
+      `Expected \`storeTimeoutMs\` to be an integer >= 1 or Infinity, got ${shown}`,
+      'longest wait for one store call in milliseconds',
+    );
+  });
+
   it('rejects options that are not an object', () => {
     for (const [options, shown] of [
       [5, '`5` (number)'],
@@ -267,7 +292,7 @@ describe(`@Checkpoint: invalid declarations throw at class definition (${mode} d
         'Saved',
         '@Checkpoint',
         `Expected the options to be an object, got ${shown}`,
-        'Pass an object with some of everyRequests, everyMs, journalLimit, store, or nothing.',
+        'Pass an object with some of everyRequests, everyMs, journalLimit, store, storeTimeoutMs, or nothing.',
       );
     }
   });
@@ -278,7 +303,7 @@ describe(`@Checkpoint: invalid declarations throw at class definition (${mode} d
       'Saved',
       '@Checkpoint',
       '@Checkpoint({ everyMS: 1000 }): unknown option `everyMS`. Did you mean `everyMs`?',
-      'Allowed options: everyRequests, everyMs, journalLimit, store.',
+      'Allowed options: everyRequests, everyMs, journalLimit, store, storeTimeoutMs.',
     );
   });
 
