@@ -1576,8 +1576,11 @@ export class NodeRuntime {
     const kept = new Set(recovered);
     for (const [rid, call] of this.calls) {
       if (call.target !== lost) continue;
+      // Only the calls kept for a recovery: the others are this node's own business, settled
+      // by their value or when this node sees the lost one go (`nodeLost`). A value of the lost
+      // node may still be on its way here on another channel (it ended gracefully).
       const entry = this.resendable.get(rid);
-      if (entry !== undefined && kept.has(entry.id)) continue;
+      if (entry === undefined || kept.has(entry.id)) continue;
       this.calls.delete(rid);
       this.resendable.delete(rid);
       this.unverified.delete(rid);
