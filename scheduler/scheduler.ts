@@ -391,6 +391,12 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
     request.state = Done;
     this.setUsage(request.groupId, -1);
     this.undispatch(request);
+    // A pending checkpoint stops holding admission back once every request in service waits
+    // by necessity (see `submitCheckpoint`, step 2): when this was the last active one, the
+    // queue must be looked at again, even if its group still has requests in service.
+    if (this.checkpointRequest !== null && state === Active && this.active === 0 && this.waiting > 0) {
+      this.admitPass(this.affects[this.ungrouped]!); // every group
+    }
     this.host.requestDrain();
   }
 

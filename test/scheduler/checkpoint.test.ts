@@ -109,6 +109,23 @@ describe('the checkpoint request', () => {
     expect(t.drain()).toEqual(['start cp']); // nothing in service any more
   });
 
+  it('when the last active request finishes while others wait by necessity, the queued ones are admitted', () => {
+    // Two requests of one group in service: `a` waits by necessity, `b` is active. The
+    // checkpoint holds `c` back while `b` runs; once `b` finishes (its group still has `a` in
+    // service), every request in service waits, so `c` (perhaps the callback `a` waits for)
+    // must be admitted. It was not: only the end of a group's last request re-ran admission.
+    const t = harness(counting);
+    t.submit('a', 'counting');
+    t.submit('b', 'counting');
+    expect(t.drain()).toEqual(['start a', 'start b']);
+    t.scheduler.enterWait(t.get('a'));
+    t.checkpoint();
+    t.submit('c', 'counting');
+    expect(t.drain()).toEqual([]);
+    t.finish('b');
+    expect(t.drain()).toEqual(['start c']);
+  });
+
   it('goes before ready requests of every group, including groups outside any priority chain', () => {
     const t = harness(
       {
