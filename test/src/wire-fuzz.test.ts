@@ -176,10 +176,14 @@ const garbage = fc.anything({
 const tagged = fc
   .tuple(fc.integer({ min: 1, max: 5 }), fc.array(garbage, { maxLength: 8 }))
   .map(([tag, rest]) => [tag, ...rest]);
-/** Plausible numbers: the held call's rid and its neighbours, node ids, edge cases. */
+/**
+ * Plausible numbers: the held call's rid and the ones before it, node ids, edge cases. Not the
+ * ones after it: those are the test's next calls to worker a (`post`, `echo`), which worker a
+ * runs, so it may settle them (docs/nodes.md: a node settles the calls it was asked to run).
+ */
 const plausibleRid = () =>
   fc.oneof(
-    fc.integer({ min: -3, max: 3 }).map((d) => current.rid + d),
+    fc.integer({ min: -3, max: 0 }).map((d) => current.rid + d),
     fc.nat(50),
     fc.constantFrom(-1, 0, 2 ** 31, Number.MAX_SAFE_INTEGER, Number.NaN, 1.5),
   );
@@ -221,15 +225,19 @@ const spoofedValue = () =>
     )
     .map((t) => [...t]);
 /**
- * `CALL, rid, id, method, args, enc` to an object id that is no object of this test (ids 100 and
- * up: a call to a real object is a real capability, e.g. `open` on the gate).
+ * `CALL, rid, id, method, args, enc` to an object id that is no object of this test (ids from
+ * 10^6: a call to a real object is a real capability, e.g. `open` on the gate, and the test
+ * makes a few hundred objects as it recreates broken workers).
  */
 const spoofedCall = () =>
   fc
     .tuple(
       fc.constant(1),
       plausibleRid(),
-      fc.oneof(fc.integer({ min: 100, max: 10_000 }), fc.constantFrom(-1, 0, 2 ** 32 + 1, Number.NaN)),
+      fc.oneof(
+        fc.integer({ min: 1_000_000, max: 2_000_000 }),
+        fc.constantFrom(-1, 0, 2 ** 32 + 1, Number.NaN),
+      ),
       fc.oneof(fc.string(), fc.nat(10), fc.constantFrom('echo', 'constructor', '__proto__', 'toString')),
       fc.oneof(fc.array(garbage, { maxLength: 3 }), garbage),
       fc.boolean(),
