@@ -111,6 +111,13 @@ export const RESTORE_METHOD = '__restore__';
 const CHECKPOINT_GROUP = '__checkpoint__';
 
 /**
+ * What the main thread is told of a replayed request (recoverable objects, see
+ * src/node/recovery.ts): it runs (`active`: its code, or a wait on anything but a future),
+ * it waits by necessity (`waiting`: it cannot be what kills its node now), it ended (`done`).
+ */
+export type ReplayPhase = 'active' | 'waiting' | 'done';
+
+/**
  * One call: the scheduler's view of it (`Schedulable`), the future its caller holds (it *is*
  * the future's core: one allocation per call), and its wait-by-necessity bookkeeping.
  */
@@ -295,7 +302,7 @@ export class ActiveObject implements SchedulerHost<Request> {
    * (`true`) and ends (`false`), so the main thread knows which were in service if the node dies.
    */
   beforeJournaledStart: (() => void) | undefined;
-  replayProgress: ((dseq: number, started: boolean) => void) | undefined;
+  replayProgress: ((dseq: number, phase: ReplayPhase) => void) | undefined;
   /** Told when the state was restored, before anything else is admitted (replay goes here). */
   afterRestore: ((meta: CheckpointMeta) => void) | undefined;
   /** Settles when a restore asked at creation has ended (either way). */
@@ -525,7 +532,7 @@ export class ActiveObject implements SchedulerHost<Request> {
       return;
     }
     if (request.dseq > 0) {
-      if (request.replaying) this.replayProgress?.(request.dseq, true);
+      if (request.replaying) this.replayProgress?.(request.dseq, 'active');
       this.beforeJournaledStart?.();
     }
     let result: unknown;
@@ -576,6 +583,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     request.flushDeliveries();
     // Still awaiting another future (e.g. Promise.all): back to waiting.
     if (request.waits > 0 && request.state === RequestState.Active) this.enterWait(request);
+    else if (request.replaying) this.replayProgress?.(request.dseq, 'active');
   }
 
   requestDrain(): void {
@@ -624,6 +632,8 @@ export class ActiveObject implements SchedulerHost<Request> {
 
   enterWait(request: Request): void {
     this.scheduler.enterWait(request);
+    if (request.replaying && request.state === RequestState.Waiting)
+      this.replayProgress?.(request.dseq, 'waiting');
     if (request.sampled) this.event('request.waiting', request);
   }
 
@@ -645,7 +655,7 @@ export class ActiveObject implements SchedulerHost<Request> {
 
   private finishRequest(request: Request, ok: boolean, error: unknown): void {
     this.scheduler.finish(request);
-    if (request.replaying) this.replayProgress?.(request.dseq, false);
+    if (request.replaying) this.replayProgress?.(request.dseq, 'done');
     request.flushDeliveries();
     if (request.sampled) {
       emit({ type: 'request.finished', time: now(), request: refOf(request), ok, error });

@@ -115,10 +115,17 @@ export type Wire =
    */
   | { readonly t: 'node.busy'; readonly on: boolean }
   /**
-   * Host to main: a replayed delivery of recoverable object `id` started (`on`) or ended. A
-   * delivery in service when its node dies during two replays is quarantined (src/node/recovery.ts).
+   * Host to main, for recoverable object `id`: it is back (`ready`: created, restored, its
+   * replay queued; `dseq` 0), or replayed delivery `dseq` runs (`active`), waits by necessity
+   * (`waiting`) or ended (`done`). A delivery running when its node died during two replays is
+   * quarantined (src/node/recovery.ts).
    */
-  | { readonly t: 'ft.replay'; readonly id: number; readonly dseq: number; readonly on: boolean }
+  | {
+      readonly t: 'ft.replay';
+      readonly id: number;
+      readonly dseq: number;
+      readonly phase: 'ready' | 'active' | 'waiting' | 'done';
+    }
   /** Main to all: node `node` is handled; calls to its objects that were not recovered fail. */
   | { readonly t: 'ft.lost'; readonly node: NodeId; readonly recovered: readonly number[] };
 
@@ -265,7 +272,11 @@ const WIRE_FIELDS: { readonly [T in Wire['t']]: Readonly<Record<string, Check>> 
   'ft.trim': { id: isNumber, dseq: isNumber, pending: listOf(isNumber) },
   'ft.lost': { node: isNumber, recovered: listOf(isNumber) },
   'node.busy': { on: isBoolean },
-  'ft.replay': { id: isNumber, dseq: isNumber, on: isBoolean },
+  'ft.replay': {
+    id: isNumber,
+    dseq: isNumber,
+    phase: (v) => v === 'ready' || v === 'active' || v === 'waiting' || v === 'done',
+  },
 };
 
 /** Messages only the main thread sends (a worker receiving one from another worker drops it). */

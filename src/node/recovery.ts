@@ -25,12 +25,12 @@
  *      starts a fresh worker (with the dead one's options) and creates each recoverable object
  *      of the dead node there under its old id, restoring its newest checkpoint (if it has
  *      one), with the journal. Two bounds keep a fault from looping: the host reports when each
- *      replayed delivery starts and ends (`ft.replay`, sent at once, before it runs), and a
- *      delivery that was in service when its node died during two replays is quarantined:
+ *      replayed delivery runs, waits by necessity and ends (`ft.replay`, sent at once, before it
+ *      runs), and a delivery that was running when its node died during two replays is quarantined:
  *      its caller gets a `QuarantineError`, the new host skips it (and answers a resend or a
  *      repeated key with that error), the object goes on from the state before it. And an
- *      object whose node died 8 times in a row without progress (no durable checkpoint, no
- *      replayed delivery finished) is given up: its callers get `NodeLostError`.
+ *      object whose node died 8 times in a row without progress (never back, no durable
+ *      checkpoint, no replayed delivery finished) is given up: its callers get `NodeLostError`.
  *   5. The new host replays, behind the restore and before anything else, the journaled
  *      deliveries the restored state does not hold (using the checkpoint's own record, which
  *      may be newer than the one the main thread heard of), in delivery order. Their values go
@@ -57,16 +57,18 @@ import type { JournalEntry, NodeId } from './protocol.js';
 import { node, quarantineError } from './runtime.js';
 
 /**
- * A delivery in service when its node died during this many replays of it is quarantined:
- * the first death may be anyone's (a kill from outside, another request), but a request that
- * is being replayed again when the node dies again is taken to be what kills it.
+ * A delivery running when its node died during this many replays of it is quarantined. The
+ * first death of a call may be anyone's (a kill from outside, another request), and a replayed
+ * call that waits by necessity at a death is not running, so it does not count: a call found
+ * running at two deaths in its replays is taken to be what kills its node.
  */
 const QUARANTINE_AFTER = 2;
 
 /**
- * An object whose node died this many times in a row without progress (no durable
- * checkpoint, no replayed delivery finished) is not recovered again: something else than a
- * request kills every node it gets (its constructor, its restore, its module).
+ * An object whose node died this many times in a row without progress (it was never back:
+ * restored with its replay queued; and no durable checkpoint, no replayed delivery finished)
+ * is not recovered again: something else than a call kills every node it gets (its
+ * constructor, its restore, its module).
  */
 const MAX_DEATHS_WITHOUT_PROGRESS = 8;
 
@@ -86,9 +88,9 @@ interface Journal {
   checkpointed: boolean;
   /** Deliveries since the last durable checkpoint (plus those it had not started). */
   entries: JournalEntry[];
-  /** Replayed deliveries in service on its host now (`ft.replay`). */
+  /** Replayed deliveries running on its host now (`ft.replay` active, not waiting by necessity). */
   readonly replaying: Set<number>;
-  /** Per delivery: deaths of its host while it was being replayed. */
+  /** Per delivery: deaths of its host while it was running in a replay. */
   readonly strikes: Map<number, number>;
   /** Deaths of its host since it last made progress. */
   deaths: number;
@@ -141,11 +143,9 @@ node.onJournal = (from, message) => {
   const journal = journals.get(message.id);
   if (journal === undefined || journal.host !== from) return;
   if (message.t === 'ft.replay') {
-    if (message.on) journal.replaying.add(message.dseq);
-    else {
-      journal.replaying.delete(message.dseq);
-      journal.deaths = 0;
-    }
+    if (message.phase === 'active') journal.replaying.add(message.dseq);
+    else journal.replaying.delete(message.dseq);
+    if (message.phase === 'ready' || message.phase === 'done') journal.deaths = 0;
     return;
   }
   journal.checkpointed = true;
@@ -253,8 +253,8 @@ function survives(j: Journal, reason: string): boolean {
       if (!quarantined.has(e.dseq) || e.quarantined !== undefined) return e;
       const method = typeof e.method === 'number' ? (j.methods[e.method] ?? `#${e.method}`) : e.method;
       const message =
-        `${j.className}#${j.id}.${method} (delivery ${e.dseq}) was quarantined: its node died while it was being ` +
-        `replayed, ${QUARANTINE_AFTER} times (last: node ${reason}). It is not run again; ` +
+        `${j.className}#${j.id}.${method} (delivery ${e.dseq}) was quarantined: its node died while it ran, in ` +
+        `${QUARANTINE_AFTER} replays (last: node ${reason}). It is not run again; ` +
         `${j.className}#${j.id} goes on from the state before it.`;
       const marked: JournalEntry = { ...e, quarantined: message };
       node.failCall(e.from, e.rid, quarantineError({ id: j.id, methods: j.methods }, marked));

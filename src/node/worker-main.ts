@@ -90,11 +90,11 @@ node.construct = async (message, args) => {
     // Its journal entry leaves before it starts: a request that ends the node at once (a
     // synchronous process.exit) is journaled, so it is replayed (and can be quarantined).
     obj.beforeJournaledStart = () => node.links.get(MAIN_NODE)?.flush();
-    obj.replayProgress = (dseq, on) => {
+    obj.replayProgress = (dseq, phase) => {
       const main = node.links.get(MAIN_NODE);
-      // At once, both ways: what the main thread believes in service when the node dies
-      // counts against it (see recovery.ts, step 4).
-      main?.send({ t: 'ft.replay', id: obj.id, dseq, on });
+      // At once: what the main thread believes running when the node dies counts against it
+      // (see recovery.ts, step 4).
+      main?.send({ t: 'ft.replay', id: obj.id, dseq, phase });
       main?.flush();
     };
     obj.onCheckpointDurable = (info, meta) => {
@@ -112,10 +112,20 @@ node.construct = async (message, args) => {
     const replay = message.replay;
     if (replay !== undefined) {
       // Recovery: the journaled deliveries the restored state lacks go first, in order.
+      // Once it is back (restored, its replay queued), the main thread knows it made progress.
+      const ready = (): void => {
+        node.links.get(MAIN_NODE)?.send({ t: 'ft.replay', id: obj.id, dseq: 0, phase: 'ready' });
+      };
       if (obj.restored !== undefined) {
-        obj.afterRestore = (meta) => node.replayInto(obj, replay, meta);
+        obj.afterRestore = (meta) => {
+          node.replayInto(obj, replay, meta);
+          ready();
+        };
         await obj.restored;
-      } else node.replayInto(obj, replay, { dseq: 0, pending: [] });
+      } else {
+        node.replayInto(obj, replay, { dseq: 0, pending: [] });
+        ready();
+      }
     }
   }
   return obj;
