@@ -1,0 +1,200 @@
+/**
+ * The wire codec: values <-> what `postMessage` carries between nodes (SPEC §7). Structured
+ * clone (postMessage) does the copying; this module only replaces what it cannot carry:
+ * active references, futures and errors become the `Encoded*` records of protocol.ts, and
+ * the message is flagged (`enc`) so that the receiver walks only values that hold one.
+ *
+ * Sending (`encodeArgs`, `encodeValue`): a `Scan` (src/values/walk.ts) looks for a reference,
+ * a future or an error and for what postMessage would refuse (a function, a symbol, a Proxy,
+ * a MessagePort, ...: a `CopyError` naming the argument and path, before anything is sent).
+ * A value without any is sent as it is (the common case: one walk, nothing allocated for a
+ * one-container value). A value with one is copied once by a `Transform` with the records in
+ * place (leaves are left to postMessage), so a cycle or a shared part arrives with its shape.
+ * Receiving (`decodeValue`): a `Revive` replaces the records in place, once per object.
+ *
+ * The node runtime is the codec's `WirePort`: it turns references and futures into records
+ * (registering them for their forwarding, see runtime.ts) and back.
+ */
+import { toCopyError } from '../copy.js';
+import type { FutureCore } from '../future.js';
+import {
+  cloneHost,
+  NOT_RECORD,
+  Revive,
+  Scan,
+  type ScanRules,
+  Transform,
+  type TransformHooks,
+} from '../values/walk.js';
+import type { EncodedError, EncodedFuture, EncodedRef, NodeId } from './protocol.js';
+
+/** What the codec needs of the node runtime. */
+export interface WirePort {
+  readonly self: NodeId;
+  /** The record of an active reference's target (`ACTIVE_OBJECT`), sent to another node. */
+  refRecord(target: object): EncodedRef;
+  /** The record of future `core` sent to node `to` (starts its forwarding). */
+  futureRecord(core: FutureCore, to: NodeId): EncodedFuture;
+  /** The stub for a received reference. */
+  importRef(record: EncodedRef): object;
+  /** The future for a received future record. */
+  importFuture(record: EncodedFuture): object;
+  /** An error rebuilt from the wire, thrown on node `from`. */
+  remoteError(message: string, from: NodeId): Error;
+}
+
+/** postMessage takes a platform object if structured clone does. */
+function checkCloneable(value: object): void {
+  cloneHost(value);
+}
+
+const SCAN: ScanRules = { replaceErrors: true, refuseFutures: undefined, checkHost: checkCloneable };
+
+/** References, futures and errors become records; the rest is left to postMessage. */
+class Encoder implements TransformHooks {
+  readonly serialized = true;
+  private readonly port: WirePort;
+  private readonly to: NodeId;
+  constructor(port: WirePort, to: NodeId) {
+    this.port = port;
+    this.to = to;
+  }
+  reference(_value: object, target: object): EncodedRef {
+    return this.port.refRecord(target);
+  }
+  future(_value: object, core: object): EncodedFuture {
+    return this.port.futureRecord(core as FutureCore, this.to);
+  }
+  /** Name, message, stack, cause and own data fields; a field that cannot travel is dropped. */
+  error(error: Error, t: Transform): EncodedError {
+    const fields: Record<string, unknown> = {};
+    const hasCause = 'cause' in error;
+    const record: EncodedError = {
+      $ma: 'error',
+      name: error.name,
+      message: error.message,
+      stack: error.stack,
+      cause: undefined,
+      hasCause,
+      fields,
+    };
+    t.remember(error, record);
+    for (const key of Object.keys(error)) {
+      if (key === 'cause' || key === 'node') continue;
+      try {
+        fields[key] = t.errorMember((error as unknown as Record<string, unknown>)[key], key);
+      } catch {
+        // Dropped: the error itself still travels.
+      }
+    }
+    if (hasCause) {
+      let cause: unknown;
+      try {
+        cause = t.errorMember(error.cause, 'cause');
+      } catch {
+        cause = text(error.cause); // it still says what it was
+      }
+      (record as { cause: unknown }).cause = cause;
+    }
+    return record;
+  }
+  checkHost(value: object): void {
+    checkCloneable(value);
+  }
+}
+
+/** `String(v)`, or its tag for a value that has no text (a boxed Symbol, a null-prototype object). */
+function text(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
+const isPlain = (v: unknown): boolean =>
+  v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol');
+
+/**
+ * The arguments of `label.method` ready for node `to`: `args` itself when nothing needs a
+ * record, else a copy with records (`enc`). Throws the `CopyError` of the first argument
+ * that cannot be sent. Time: O(size of the arguments); primitives cost a `typeof`.
+ */
+export function encodeArgs(
+  port: WirePort,
+  args: unknown[],
+  to: NodeId,
+  label: string,
+  method: string,
+): { value: unknown[]; enc: boolean } {
+  let scan: Scan | undefined;
+  let i = 0;
+  try {
+    for (; i < args.length; i++) {
+      if (!isPlain(args[i]) && (scan ??= new Scan(SCAN)).value(args[i])) break;
+    }
+  } catch (error) {
+    throw toCopyError(error, `Argument ${i} of ${label}.${method}`, i);
+  }
+  if (i === args.length) return { value: args, enc: false };
+  // One copy of the whole list, so that a part shared by two arguments stays shared.
+  const t = new Transform(new Encoder(port, to));
+  const out: unknown[] = new Array(args.length);
+  for (i = 0; i < args.length; i++) {
+    try {
+      out[i] = t.value(args[i]);
+    } catch (error) {
+      throw toCopyError(error, `Argument ${i} of ${label}.${method}`, i);
+    }
+  }
+  return { value: out, enc: true };
+}
+
+/**
+ * A value (a result, a future's value) ready for node `to`. Throws a `PathError` (the caller
+ * names the value: `toCopyError`) for a value that cannot be sent.
+ */
+export function encodeValue(port: WirePort, value: unknown, to: NodeId): { value: unknown; enc: boolean } {
+  if (isPlain(value)) return { value, enc: false };
+  // An error (a rejection, the usual non-primitive value here) is a record: no scan first.
+  if (!(value instanceof Error) && !new Scan(SCAN).value(value)) return { value, enc: false };
+  return { value: new Transform(new Encoder(port, to)).value(value), enc: true };
+}
+
+/** A received value with its records replaced (in place: it is a fresh clone). */
+export function decodeValue(port: WirePort, value: unknown, from: NodeId): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const revive = new Revive((o, r) => {
+    switch (o.$ma) {
+      case 'ref':
+        return port.importRef(o as unknown as EncodedRef);
+      case 'future':
+        return port.importFuture(o as unknown as EncodedFuture);
+      case 'error':
+        return importError(port, o as unknown as EncodedError, from, r);
+      default:
+        return NOT_RECORD;
+    }
+  });
+  return revive.value(value);
+}
+
+/** The `RemoteError` for a record: its name, message, fields, cause, and both stacks. */
+function importError(port: WirePort, record: EncodedError, from: NodeId, r: Revive): Error {
+  const error = port.remoteError(record.message, from);
+  r.remember(record, error);
+  Object.defineProperty(error, 'name', { value: record.name, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(record.fields)) {
+    (error as unknown as Record<string, unknown>)[k] = r.value(v);
+  }
+  if (record.hasCause) {
+    Object.defineProperty(error, 'cause', {
+      value: r.value(record.cause),
+      writable: true,
+      configurable: true,
+    });
+  }
+  const local = error.stack?.split('\n').slice(1).join('\n') ?? '';
+  error.stack = `${record.stack ?? `${record.name}: ${record.message}`}\n    --- thrown on node ${from}, received on node ${port.self} ---\n${local}`;
+  return error;
+}
