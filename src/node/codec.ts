@@ -19,7 +19,9 @@ import { toCopyError } from '../copy.js';
 import type { FutureCore } from '../future.js';
 import {
   cloneHost,
+  locateUncloneable,
   NOT_RECORD,
+  PathError,
   Revive,
   Scan,
   type ScanRules,
@@ -197,4 +199,23 @@ function importError(port: WirePort, record: EncodedError, from: NodeId, r: Revi
   const local = error.stack?.split('\n').slice(1).join('\n') ?? '';
   error.stack = `${record.stack ?? `${record.name}: ${record.message}`}\n    --- thrown on node ${from}, received on node ${port.self} ---\n${local}`;
   return error;
+}
+
+/**
+ * The `CopyError` for an entry postMessage refused (`error`): the first of `values` that
+ * does not clone, and where inside it (found by cloning its parts: the slow path only).
+ * `subject(i)` names value `i`; `index` says whether `i` is an argument index.
+ */
+export function unsendable(
+  values: readonly unknown[],
+  error: unknown,
+  subject: (i: number) => string,
+  index: boolean,
+): Error {
+  for (let i = 0; i < values.length; i++) {
+    const found = locateUncloneable(values[i]);
+    if (found !== undefined) return toCopyError(found, subject(i), index ? i : undefined);
+  }
+  const unknown = new PathError('a value', ` (${(error as Error).message})`, { cause: error });
+  return toCopyError(unknown, subject(0), index ? 0 : undefined);
 }

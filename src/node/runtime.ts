@@ -45,8 +45,8 @@ import {
 } from '../events.js';
 import { FutureCore, type FutureObserver, NamedFutureCore } from '../future.js';
 import { ACTIVE_OBJECT } from '../symbols.js';
-import { decodeValue, encodeArgs, encodeValue, type WirePort } from './codec.js';
-import type { Link } from './link.js';
+import { decodeValue, encodeArgs, encodeValue, unsendable, type WirePort } from './codec.js';
+import type { Link, Unsendable } from './link.js';
 import {
   CALL,
   type Encoded,
@@ -512,7 +512,7 @@ export class NodeRuntime implements WirePort {
       const subject = source === undefined ? 'A result' : `The result of ${source.description}`;
       encoded = encodeValue(this, toCopyError(error, subject, undefined), to);
     }
-    link.sendValue(key[0], key[1], ok, encoded.value, encoded.enc);
+    link.sendValue(key[0], key[1], ok, encoded.value, encoded.enc, source);
   }
 
   /** Replace `Encoded` records in a received value (mutated in place: it is a fresh clone). */
@@ -569,6 +569,41 @@ export class NodeRuntime implements WirePort {
     }
     return received.proxy;
   }
+
+  /**
+   * Given to every link (`Link` option `onUnsendable`): an entry structured clone refused at
+   * the link's flush fails that one call. A call rejects its caller's future with a
+   * `CopyError` naming the argument; a value is replaced by that error; anything else is
+   * dropped with a warning. The other entries of the batch are sent as they were.
+   */
+  readonly onUnsendable: Unsendable = (link, entry, error, source) => {
+    const tag = entry[0];
+    if (tag === CALL || tag === FTCALL) {
+      const rid = entry[1] as number;
+      const call = this.calls.get(rid);
+      if (call === undefined) return undefined;
+      this.calls.delete(rid);
+      this.resendable.delete(rid);
+      link.release();
+      const args = (entry[4] as unknown[] | null) ?? [];
+      call.reject(unsendable(args, error, (i) => `Argument ${i} of ${call.description}`, true));
+      return undefined;
+    }
+    if (tag === VALUE) {
+      const subject =
+        source === undefined
+          ? `The result of call ${String(entry[2])} of node ${String(entry[1])}`
+          : `The result of ${source.description}`;
+      const copyError = unsendable([entry[4]], error, () => subject, false);
+      const encoded = encodeValue(this, copyError, link.node);
+      return [VALUE, entry[1], entry[2], false, encoded.value, encoded.enc];
+    }
+    process.emitWarning(
+      `multiactive: node ${this.self} dropped a message to node ${link.node} that cannot be copied: ${String(error)}`,
+      { code: 'MULTIACTIVE_WIRE' },
+    );
+    return undefined;
+  };
 
   // ------------------------------------------------------------ incoming messages
 
