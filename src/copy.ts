@@ -28,34 +28,30 @@ const IN_THREAD: TransformHooks = {
  * walk for the whole list: an object given twice arrives as one copy, as through the wire.
  */
 export function copyArguments(args: unknown[], className: string, method: string): void {
-  let t: Transform | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const value = args[i];
-    if (
-      value === null ||
-      (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
-    )
-      continue;
-    try {
-      args[i] = (t ??= new Transform(IN_THREAD)).value(value);
-    } catch (error) {
-      throw toCopyError(error, `Argument ${i} of ${className}.${method}`, i);
+  let i = 0;
+  while (i < args.length && isPlain(args[i])) i++;
+  // Primitives only (the common case): nothing to copy; kept small, so that it inlines.
+  if (i < args.length) copyFrom(args, i, className, method);
+}
+
+/** `copyArguments` from argument `i`, the first that is not a primitive. */
+function copyFrom(args: unknown[], i: number, className: string, method: string): void {
+  const t = Transform.take(IN_THREAD);
+  try {
+    for (; i < args.length; i++) {
+      const value = args[i];
+      if (!isPlain(value)) args[i] = t.value(value);
     }
+  } catch (error) {
+    throw toCopyError(error, `Argument ${i} of ${className}.${method}`, i);
+  } finally {
+    t.release();
   }
 }
 
 /** Copy the result of `className.method`. */
 export function copyResult(value: unknown, className: string, method: string): unknown {
-  if (
-    value === null ||
-    (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
-  )
-    return value;
-  try {
-    return new Transform(IN_THREAD).value(value);
-  } catch (error) {
-    throw toCopyError(error, `The result of ${className}.${method}`, undefined);
-  }
+  return isPlain(value) ? value : copyOne(value, className, method, undefined);
 }
 
 /** Copy the value of a future given as argument `index` of `className.method`. */
@@ -65,17 +61,28 @@ export function copyFutureArgument(
   method: string,
   index: number,
 ): unknown {
-  if (
-    value === null ||
-    (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
-  )
-    return value;
+  return isPlain(value) ? value : copyOne(value, className, method, index);
+}
+
+/** A result (`index` undefined) or the value of future argument `index`. */
+function copyOne(value: unknown, className: string, method: string, index: number | undefined): unknown {
+  const t = Transform.take(IN_THREAD);
   try {
-    return new Transform(IN_THREAD).value(value);
+    return t.value(value);
   } catch (error) {
-    throw toCopyError(error, `Argument ${index} (the value of a future) of ${className}.${method}`, index);
+    const subject =
+      index === undefined
+        ? `The result of ${className}.${method}`
+        : `Argument ${index} (the value of a future) of ${className}.${method}`;
+    throw toCopyError(error, subject, index);
+  } finally {
+    t.release();
   }
 }
+
+/** Primitives (not symbols) are immutable: nothing to copy. */
+const isPlain = (value: unknown): boolean =>
+  value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
 
 /**
  * The `CopyError` for a `PathError` met while copying `subject` (`Argument 0 of A.m`, `The

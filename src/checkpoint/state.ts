@@ -125,14 +125,24 @@ function naming<T>(key: string, part: string, walk: () => T): T {
  * is copied once with them replaced (src/values/walk.ts). Time: O(size of the state).
  */
 export function encodeState(key: string, meta: unknown, state: unknown, codec: StateCodec): Uint8Array {
-  const scan = new Scan(SCAN);
   let encoded = { meta, state };
-  if (naming(key, META, () => scan.value(meta)) || naming(key, STATE, () => scan.value(state))) {
-    const t = new Transform(new CheckpointHooks(codec));
-    encoded = {
-      meta: naming(key, META, () => t.value(meta)),
-      state: naming(key, STATE, () => t.value(state)),
-    };
+  const scan = Scan.take(SCAN);
+  let refs: boolean;
+  try {
+    refs = naming(key, META, () => scan.value(meta)) || naming(key, STATE, () => scan.value(state));
+  } finally {
+    scan.release();
+  }
+  if (refs) {
+    const t = Transform.take(new CheckpointHooks(codec));
+    try {
+      encoded = {
+        meta: naming(key, META, () => t.value(meta)),
+        state: naming(key, STATE, () => t.value(state)),
+      };
+    } finally {
+      t.release();
+    }
   }
   try {
     return serialize(encoded);

@@ -52,14 +52,28 @@ function checkCloneable(value: object): void {
 
 const SCAN: ScanRules = { replaceErrors: true, refuseFutures: undefined, checkHost: checkCloneable };
 
+let spareEncoder: Encoder | undefined;
+
 /** References, futures and errors become records; the rest is left to postMessage. */
 class Encoder implements TransformHooks {
   readonly serialized = true;
-  private readonly port: WirePort;
-  private readonly to: NodeId;
+  private port: WirePort;
+  private to: NodeId;
   constructor(port: WirePort, to: NodeId) {
     this.port = port;
     this.to = to;
+  }
+  /** Reused as `Transform` is (walk.ts: `Transform.take`): the spare, else a new one. */
+  static take(port: WirePort, to: NodeId): Encoder {
+    const e = spareEncoder;
+    if (e === undefined) return new Encoder(port, to);
+    spareEncoder = undefined;
+    e.port = port;
+    e.to = to;
+    return e;
+  }
+  release(): void {
+    spareEncoder = this;
   }
   reference(_value: object, target: object): EncodedRef {
     return this.port.refRecord(target);
@@ -129,25 +143,41 @@ export function encodeArgs(
   label: string,
   method: string,
 ): { value: unknown[]; enc: boolean } {
-  let scan: Scan | undefined;
   let i = 0;
+  while (i < args.length && isPlain(args[i])) i++;
+  // Primitives only (the common case): nothing to walk; kept small, so that it inlines.
+  return i === args.length ? { value: args, enc: false } : encodeFrom(port, args, i, to, label, method);
+}
+
+/** `encodeArgs` from argument `i`, the first that is not a primitive. */
+function encodeFrom(
+  port: WirePort,
+  args: unknown[],
+  i: number,
+  to: NodeId,
+  label: string,
+  method: string,
+): { value: unknown[]; enc: boolean } {
+  const scan = Scan.take(SCAN);
   try {
-    for (; i < args.length; i++) {
-      if (!isPlain(args[i]) && (scan ??= new Scan(SCAN)).value(args[i])) break;
-    }
+    for (; i < args.length; i++) if (!isPlain(args[i]) && scan.value(args[i])) break;
   } catch (error) {
     throw toCopyError(error, `Argument ${i} of ${label}.${method}`, i);
+  } finally {
+    scan.release();
   }
   if (i === args.length) return { value: args, enc: false };
   // One copy of the whole list, so that a part shared by two arguments stays shared.
-  const t = new Transform(new Encoder(port, to));
+  const encoder = Encoder.take(port, to);
+  const t = Transform.take(encoder);
   const out: unknown[] = new Array(args.length);
-  for (i = 0; i < args.length; i++) {
-    try {
-      out[i] = t.value(args[i]);
-    } catch (error) {
-      throw toCopyError(error, `Argument ${i} of ${label}.${method}`, i);
-    }
+  try {
+    for (i = 0; i < args.length; i++) out[i] = t.value(args[i]);
+  } catch (error) {
+    throw toCopyError(error, `Argument ${i} of ${label}.${method}`, i);
+  } finally {
+    t.release();
+    encoder.release();
   }
   return { value: out, enc: true };
 }
@@ -159,8 +189,22 @@ export function encodeArgs(
 export function encodeValue(port: WirePort, value: unknown, to: NodeId): { value: unknown; enc: boolean } {
   if (isPlain(value)) return { value, enc: false };
   // An error (a rejection, the usual non-primitive value here) is a record: no scan first.
-  if (!(value instanceof Error) && !new Scan(SCAN).value(value)) return { value, enc: false };
-  return { value: new Transform(new Encoder(port, to)).value(value), enc: true };
+  if (!(value instanceof Error)) {
+    const scan = Scan.take(SCAN);
+    try {
+      if (!scan.value(value)) return { value, enc: false };
+    } finally {
+      scan.release();
+    }
+  }
+  const encoder = Encoder.take(port, to);
+  const t = Transform.take(encoder);
+  try {
+    return { value: t.value(value), enc: true };
+  } finally {
+    t.release();
+    encoder.release();
+  }
 }
 
 /** A received value with its records replaced (in place: it is a fresh clone). */

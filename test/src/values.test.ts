@@ -363,6 +363,26 @@ describe('in-thread copies give what structuredClone gives (item 11)', () => {
     expect(await m.ping()).toBe('pong');
   });
 
+  it('a getter that makes a call while its object is copied: both copies come out whole', async () => {
+    const m = newActive(Mirror);
+    const other = newActive(Mirror);
+    const value = {
+      before: { list: [1, 2] },
+      get during(): unknown {
+        return other.echo({ inner: [3, { deep: 4 }] }); // copies another value mid-copy
+      },
+      after: { list: [5, 6] },
+    };
+    const back = (await within(echo(m, value), 'echo')) as unknown as {
+      before: unknown;
+      during: PromiseLike<unknown>;
+      after: unknown;
+    };
+    expect(back.before).toEqual({ list: [1, 2] });
+    expect(back.after).toEqual({ list: [5, 6] });
+    expect(await within(back.during, 'the call made by the getter')).toEqual({ inner: [3, { deep: 4 }] });
+  });
+
   it('views over one buffer share one copy of it, as structured clone copies them', async () => {
     for (const m of [newActive(Mirror), onWorker()]) {
       const buffer = new ArrayBuffer(8);
