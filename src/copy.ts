@@ -11,13 +11,13 @@
  * Time: O(size of the value). Primitives cost one `typeof` (the common case in hot paths).
  */
 import { CopyError } from './errors.js';
-import { PathError, Transform, type TransformHooks } from './values/walk.js';
+import { isReference, PathError, Transform, type TransformHooks } from './values/walk.js';
 
 /** In-thread: references and futures are themselves; everything else is cloned here. */
 const IN_THREAD: TransformHooks = {
   reference: (value) => value,
   future: (value) => value,
-  error: (error, t) => t.cloneError(error),
+  error: (error, w) => w.standardError(error),
   serialized: false,
   checkHost: () => {},
 };
@@ -29,8 +29,9 @@ const IN_THREAD: TransformHooks = {
  */
 export function copyArguments(args: unknown[], className: string, method: string): void {
   let i = 0;
-  while (i < args.length && isPlain(args[i])) i++;
-  // Primitives only (the common case): nothing to copy; kept small, so that it inlines.
+  while (i < args.length && passes(args[i])) i++;
+  // Primitives, references and futures only (the common case): nothing to copy; kept
+  // small, so that it inlines.
   if (i < args.length) copyFrom(args, i, className, method);
 }
 
@@ -40,7 +41,7 @@ function copyFrom(args: unknown[], i: number, className: string, method: string)
   try {
     for (; i < args.length; i++) {
       const value = args[i];
-      if (!isPlain(value)) args[i] = t.value(value);
+      if (!passes(value)) args[i] = t.value(value);
     }
   } catch (error) {
     throw toCopyError(error, `Argument ${i} of ${className}.${method}`, i);
@@ -51,7 +52,7 @@ function copyFrom(args: unknown[], i: number, className: string, method: string)
 
 /** Copy the result of `className.method`. */
 export function copyResult(value: unknown, className: string, method: string): unknown {
-  return isPlain(value) ? value : copyOne(value, className, method, undefined);
+  return passes(value) ? value : copyOne(value, className, method, undefined);
 }
 
 /** Copy the value of a future given as argument `index` of `className.method`. */
@@ -61,7 +62,7 @@ export function copyFutureArgument(
   method: string,
   index: number,
 ): unknown {
-  return isPlain(value) ? value : copyOne(value, className, method, index);
+  return passes(value) ? value : copyOne(value, className, method, index);
 }
 
 /** A result (`index` undefined) or the value of future argument `index`. */
@@ -80,9 +81,11 @@ function copyOne(value: unknown, className: string, method: string, index: numbe
   }
 }
 
-/** Primitives (not symbols) are immutable: nothing to copy. */
-const isPlain = (value: unknown): boolean =>
-  value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
+/** Primitives (not symbols) are immutable, references and futures pass as they are: nothing to copy. */
+const passes = (value: unknown): boolean =>
+  value === null ||
+  (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol') ||
+  (typeof value !== 'symbol' && isReference(value as object));
 
 /**
  * The `CopyError` for a `PathError` met while copying `subject` (`Argument 0 of A.m`, `The

@@ -11,14 +11,14 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import {
+  MemberFailed,
   NOT_RECORD,
   PathError,
+  prepare,
   Revive,
   refusal,
-  Scan,
-  type ScanRules,
-  Transform,
   type TransformHooks,
+  type Walker,
 } from '../values/walk.js';
 import { CheckpointError } from './store.js';
 
@@ -78,8 +78,6 @@ function checkSerializable(value: object): void {
   }
 }
 
-const SCAN: ScanRules = { replaceErrors: false, refuseFutures: FUTURE_ADVICE, checkHost: checkSerializable };
-
 /** References become `RefRecord`s; the copy goes to `v8.serialize`, which copies the leaves. */
 class CheckpointHooks implements TransformHooks {
   readonly serialized = true;
@@ -95,8 +93,8 @@ class CheckpointHooks implements TransformHooks {
   future(): never {
     throw new PathError('a future', FUTURE_ADVICE);
   }
-  error(error: Error, t: Transform): unknown {
-    return t.cloneError(error);
+  error(error: Error, w: Walker): unknown {
+    return w.standardError(error);
   }
   checkHost(value: object): void {
     checkSerializable(value);
@@ -106,44 +104,25 @@ class CheckpointHooks implements TransformHooks {
 const META = 'its checkpoint metadata';
 const STATE = 'its state';
 
-/** `walk()`, with a `PathError` made the `CheckpointError` that names the path (or `part`). */
-function naming<T>(key: string, part: string, walk: () => T): T {
-  try {
-    return walk();
-  } catch (error) {
-    if (!(error instanceof PathError)) throw error;
-    const at = error.path === '' ? part : `\`${error.path}\``;
-    throw new CheckpointError(key, `${key} cannot be checkpointed: ${at} is ${error.what}${error.advice}.`, {
-      cause: error,
-    });
-  }
-}
-
 /**
  * Serialize `state` of object `key`, with `meta` (plain data) beside it: the bytes hold
  * `{ meta, state }`. A state without references is serialized as it is; one with references
  * is copied once with them replaced (src/values/walk.ts). Time: O(size of the state).
  */
 export function encodeState(key: string, meta: unknown, state: unknown, codec: StateCodec): Uint8Array {
-  let encoded = { meta, state };
-  const scan = Scan.take(SCAN);
-  let refs: boolean;
+  let parts: readonly unknown[];
   try {
-    refs = naming(key, META, () => scan.value(meta)) || naming(key, STATE, () => scan.value(state));
-  } finally {
-    scan.release();
+    parts = prepare([meta, state], new CheckpointHooks(codec));
+  } catch (failed) {
+    const error = failed instanceof MemberFailed ? failed.error : failed;
+    if (!(error instanceof PathError)) throw error;
+    const at =
+      error.path === '' ? ((failed as MemberFailed).index === 0 ? META : STATE) : `\`${error.path}\``;
+    throw new CheckpointError(key, `${key} cannot be checkpointed: ${at} is ${error.what}${error.advice}.`, {
+      cause: error,
+    });
   }
-  if (refs) {
-    const t = Transform.take(new CheckpointHooks(codec));
-    try {
-      encoded = {
-        meta: naming(key, META, () => t.value(meta)),
-        state: naming(key, STATE, () => t.value(state)),
-      };
-    } finally {
-      t.release();
-    }
-  }
+  const encoded = { meta: parts[0], state: parts[1] };
   try {
     return serialize(encoded);
   } catch (error) {
@@ -158,10 +137,16 @@ export function encodeState(key: string, meta: unknown, state: unknown, codec: S
 
 /** The `{ meta, state }` of checkpoint bytes, with references made stubs again. */
 export function decodeState(data: Uint8Array, codec: StateCodec): unknown {
-  const revive = new Revive((o) => {
-    const record = o as Partial<RefRecord>;
-    if (record.$ma !== 'ref' || typeof record.id !== 'number') return NOT_RECORD;
-    return codec.stubFor(record.node ?? codec.localNode, record.id, record.className ?? 'Object');
+  const revive = Revive.take({
+    record(o) {
+      const record = o as Partial<RefRecord>;
+      if (record.$ma !== 'ref' || typeof record.id !== 'number') return NOT_RECORD;
+      return codec.stubFor(record.node ?? codec.localNode, record.id, record.className ?? 'Object');
+    },
   });
-  return revive.value(deserialize(data));
+  try {
+    return revive.value(deserialize(data));
+  } finally {
+    revive.release();
+  }
 }

@@ -4,12 +4,12 @@
  * active references, futures and errors become the `Encoded*` records of protocol.ts, and
  * the message is flagged (`enc`) so that the receiver walks only values that hold one.
  *
- * Sending (`encodeArgs`, `encodeValue`): a `Scan` (src/values/walk.ts) looks for a reference,
- * a future or an error and for what postMessage would refuse (a function, a symbol, a Proxy,
- * a MessagePort, ...: a `CopyError` naming the argument and path, before anything is sent).
- * A value without any is sent as it is (the common case: one walk, nothing allocated for a
- * one-container value). A value with one is copied once by a `Transform` with the records in
- * place (leaves are left to postMessage), so a cycle or a shared part arrives with its shape.
+ * Sending (`encodeArgs`, `encodeValue`): `prepare` (src/values/walk.ts) walks the value
+ * once, refusing what postMessage would refuse (a function, a symbol, a Proxy, a
+ * MessagePort, ...: a `CopyError` naming the argument and path, before anything is sent)
+ * and replacing references, futures and errors by records, with only the containers on the
+ * way to them copied; a value without any is sent as it is (the common case: nothing
+ * allocated for a one-container value). A cycle or a shared part arrives with its shape.
  * Receiving (`decodeValue`): a `Revive` replaces the records in place, once per object.
  *
  * The node runtime is the codec's `WirePort`: it turns references and futures into records
@@ -17,16 +17,21 @@
  */
 import { toCopyError } from '../copy.js';
 import type { FutureCore } from '../future.js';
+import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
 import {
   cloneHost,
+  Identity,
+  isReference,
   locateUncloneable,
+  MemberFailed,
   NOT_RECORD,
   PathError,
+  prepare,
+  prepareOne,
   Revive,
-  Scan,
-  type ScanRules,
-  Transform,
+  type ReviveHooks,
   type TransformHooks,
+  type Walker,
 } from '../values/walk.js';
 import type { EncodedError, EncodedFuture, EncodedRef, NodeId } from './protocol.js';
 
@@ -50,8 +55,6 @@ function checkCloneable(value: object): void {
   cloneHost(value);
 }
 
-const SCAN: ScanRules = { replaceErrors: true, refuseFutures: undefined, checkHost: checkCloneable };
-
 let spareEncoder: Encoder | undefined;
 
 /** References, futures and errors become records; the rest is left to postMessage. */
@@ -59,6 +62,8 @@ class Encoder implements TransformHooks {
   readonly serialized = true;
   private port: WirePort;
   private to: NodeId;
+  /** The records made by this encoding: one per reference or future, even if it is walked twice. */
+  private readonly made = new Identity();
   constructor(port: WirePort, to: NodeId) {
     this.port = port;
     this.to = to;
@@ -73,16 +78,22 @@ class Encoder implements TransformHooks {
     return e;
   }
   release(): void {
+    this.made.clear();
     spareEncoder = this;
   }
-  reference(_value: object, target: object): EncodedRef {
-    return this.port.refRecord(target);
+  reference(value: object, target: object): unknown {
+    let record = this.made.get(value);
+    if (record === undefined) this.made.set(value, (record = this.port.refRecord(target)));
+    return record;
   }
-  future(_value: object, core: object): EncodedFuture {
-    return this.port.futureRecord(core as FutureCore, this.to);
+  future(value: object, core: object): unknown {
+    let record = this.made.get(value);
+    if (record === undefined)
+      this.made.set(value, (record = this.port.futureRecord(core as FutureCore, this.to)));
+    return record;
   }
   /** Name, message, stack, cause and own data fields; a field that cannot travel is dropped. */
-  error(error: Error, t: Transform): EncodedError {
+  error(error: Error, t: Walker): EncodedError {
     const fields: Record<string, unknown> = {};
     const hasCause = 'cause' in error;
     const record: EncodedError = {
@@ -99,7 +110,8 @@ class Encoder implements TransformHooks {
       if (key === 'cause' || key === 'node') continue;
       try {
         fields[key] = t.errorMember((error as unknown as Record<string, unknown>)[key], key);
-      } catch {
+      } catch (refused) {
+        if (!(refused instanceof PathError)) throw refused;
         // Dropped: the error itself still travels.
       }
     }
@@ -107,7 +119,8 @@ class Encoder implements TransformHooks {
       let cause: unknown;
       try {
         cause = t.errorMember(error.cause, 'cause');
-      } catch {
+      } catch (refused) {
+        if (!(refused instanceof PathError)) throw refused;
         cause = text(error.cause); // it still says what it was
       }
       (record as { cause: unknown }).cause = cause;
@@ -127,6 +140,8 @@ function text(v: unknown): string {
     return Object.prototype.toString.call(v);
   }
 }
+
+type Branded = Record<symbol, unknown>;
 
 const isPlain = (v: unknown): boolean =>
   v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol');
@@ -149,37 +164,42 @@ export function encodeArgs(
   return i === args.length ? { value: args, enc: false } : encodeFrom(port, args, i, to, label, method);
 }
 
-/** `encodeArgs` from argument `i`, the first that is not a primitive. */
+/** `encodeArgs` from argument `from`, the first that is not a primitive. */
 function encodeFrom(
   port: WirePort,
   args: unknown[],
-  i: number,
+  from: number,
   to: NodeId,
   label: string,
   method: string,
 ): { value: unknown[]; enc: boolean } {
-  const scan = Scan.take(SCAN);
-  try {
-    for (; i < args.length; i++) if (!isPlain(args[i]) && scan.value(args[i])) break;
-  } catch (error) {
-    throw toCopyError(error, `Argument ${i} of ${label}.${method}`, i);
-  } finally {
-    scan.release();
+  let i = from;
+  while (i < args.length && (isPlain(args[i]) || isReference(args[i] as object))) i++;
+  if (i === args.length) {
+    // Only references and futures given as they are (common: `a.addFrom(b, 1)`): their
+    // records; the other arguments go as they are.
+    const out = args.slice();
+    for (i = from; i < args.length; i++) {
+      const arg = args[i];
+      if (isPlain(arg)) continue;
+      const target = (arg as Branded)[ACTIVE_OBJECT];
+      out[i] =
+        target !== undefined
+          ? port.refRecord(target as object)
+          : port.futureRecord((arg as Branded)[FUTURE_CORE] as FutureCore, to);
+    }
+    return { value: out, enc: true };
   }
-  if (i === args.length) return { value: args, enc: false };
-  // One copy of the whole list, so that a part shared by two arguments stays shared.
   const encoder = Encoder.take(port, to);
-  const t = Transform.take(encoder);
-  const out: unknown[] = new Array(args.length);
   try {
-    for (i = 0; i < args.length; i++) out[i] = t.value(args[i]);
-  } catch (error) {
-    throw toCopyError(error, `Argument ${i} of ${label}.${method}`, i);
+    const out = prepare(args, encoder);
+    return out === args ? { value: args, enc: false } : { value: out as unknown[], enc: true };
+  } catch (failed) {
+    if (!(failed instanceof MemberFailed)) throw failed;
+    throw toCopyError(failed.error, `Argument ${failed.index} of ${label}.${method}`, failed.index);
   } finally {
-    t.release();
     encoder.release();
   }
-  return { value: out, enc: true };
 }
 
 /**
@@ -188,41 +208,62 @@ function encodeFrom(
  */
 export function encodeValue(port: WirePort, value: unknown, to: NodeId): { value: unknown; enc: boolean } {
   if (isPlain(value)) return { value, enc: false };
-  // An error (a rejection, the usual non-primitive value here) is a record: no scan first.
-  if (!(value instanceof Error)) {
-    const scan = Scan.take(SCAN);
-    try {
-      if (!scan.value(value)) return { value, enc: false };
-    } finally {
-      scan.release();
-    }
-  }
   const encoder = Encoder.take(port, to);
-  const t = Transform.take(encoder);
   try {
-    return { value: t.value(value), enc: true };
+    const out = prepareOne(value, encoder);
+    return { value: out, enc: out !== value };
   } finally {
-    t.release();
     encoder.release();
+  }
+}
+
+let spareDecoder: Decoder | undefined;
+
+/** The records of a value received from node `from`: references, futures, errors. */
+class Decoder implements ReviveHooks {
+  private port: WirePort;
+  private from: NodeId;
+  constructor(port: WirePort, from: NodeId) {
+    this.port = port;
+    this.from = from;
+  }
+  /** Reused as `Encoder` is. */
+  static take(port: WirePort, from: NodeId): Decoder {
+    const d = spareDecoder;
+    if (d === undefined) return new Decoder(port, from);
+    spareDecoder = undefined;
+    d.port = port;
+    d.from = from;
+    return d;
+  }
+  release(): void {
+    spareDecoder = this;
+  }
+  record(o: Record<string, unknown>, r: Revive): unknown {
+    switch (o.$ma) {
+      case 'ref':
+        return this.port.importRef(o as unknown as EncodedRef);
+      case 'future':
+        return this.port.importFuture(o as unknown as EncodedFuture);
+      case 'error':
+        return importError(this.port, o as unknown as EncodedError, this.from, r);
+      default:
+        return NOT_RECORD;
+    }
   }
 }
 
 /** A received value with its records replaced (in place: it is a fresh clone). */
 export function decodeValue(port: WirePort, value: unknown, from: NodeId): unknown {
   if (value === null || typeof value !== 'object') return value;
-  const revive = new Revive((o, r) => {
-    switch (o.$ma) {
-      case 'ref':
-        return port.importRef(o as unknown as EncodedRef);
-      case 'future':
-        return port.importFuture(o as unknown as EncodedFuture);
-      case 'error':
-        return importError(port, o as unknown as EncodedError, from, r);
-      default:
-        return NOT_RECORD;
-    }
-  });
-  return revive.value(value);
+  const decoder = Decoder.take(port, from);
+  const revive = Revive.take(decoder);
+  try {
+    return revive.value(value);
+  } finally {
+    revive.release();
+    decoder.release();
+  }
 }
 
 /** The `RemoteError` for a record: its name, message, fields, cause, and both stacks. */

@@ -3,11 +3,12 @@
  * once, for the three places that copy values:
  *
  * - the in-thread copy of arguments and results (src/copy.ts): a `Transform` that clones;
- * - the wire codec (src/node/codec.ts): a `Scan` (does the value hold a reference, a future
- *   or an error?) and, only if it does, a `Transform` that replaces them by records before
- *   `postMessage`; a `Revive` puts references and futures back on the receiving side;
+ * - the wire codec (src/node/codec.ts): `prepare`, a `Rewrite` that replaces references,
+ *   futures and errors by records before `postMessage`, copying only the containers on the
+ *   way to them (a value with none is sent as it is), and a `Revive` that puts them back
+ *   on the receiving side;
  * - checkpoints (src/checkpoint/state.ts): the same, before `v8.serialize` and after
- *   `v8.deserialize`.
+ *   `v8.deserialize`, for references.
  *
  * The rules are structured clone's as V8 implements it on Node 20 (`ValueSerializer`):
  * - primitives are themselves; symbols, functions, Proxies, promises, weak collections and
@@ -27,7 +28,10 @@
  * per `undefined` read, to tell a hole); an array found mostly holes switches to its own
  * keys (`Object.keys`), so a sparse array costs its elements, not its length. Identity costs
  * nothing for a value with one container (a field), a linear search for a few, a Map from
- * the ninth on. Paths are built only when a walk fails.
+ * the ninth on. Paths are built only when a walk fails. For a serializer (wire,
+ * checkpoints) a value is walked once and copied only along the paths to what is replaced;
+ * one that holds a cycle and something to replace is copied whole. The walks' instances are
+ * reused (see `Transform.take`).
  *
  * Not done, for cost: the in-thread copy does not look for an array's own non-index
  * properties (a RegExp match's `index`), so it drops them; finding them takes `Object.keys`
@@ -163,6 +167,18 @@ function kindOf(o: object): number {
 }
 
 /**
+ * Whether `o` is an active reference or a future (read by their brands): a caller that
+ * knows one must be replaced needs no walk. False for a revoked Proxy (`kindOf` refuses it).
+ */
+export function isReference(o: object): boolean {
+  try {
+    return (o as Branded)[ACTIVE_OBJECT] !== undefined || (o as Branded)[FUTURE_CORE] !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Node's cloneable platform classes (BlockList, SocketAddress, histograms; Blob has a tag of
  * its own) carry `messaging_clone_symbol` on a prototype: structured clone copies them as
  * themselves, not as plain objects. Cached per prototype. Time: O(prototype chain), once.
@@ -219,6 +235,8 @@ export function cloneHost(o: object): unknown {
  * loop reads ~1k holes, `Object.keys` then lists the one index left.)
  */
 const HOLE_BUDGET = 1024;
+/** Arrays up to this length are copied by `slice` (bounded, even when sparse: ~0.1 ms). */
+const SLICE_LIMIT = 1 << 16;
 const tooSparse = (holes: number, index: number): boolean =>
   holes > HOLE_BUDGET && holes > 8 * (index - holes);
 
@@ -248,22 +266,105 @@ function defineOwn(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
-// ------------------------------------------------------------------ transform
+// ------------------------------------------------------------------ identity
 
 /**
- * Objects a walk searches linearly before it allocates a Map or Set: for a few, comparing
- * each is cheaper than allocating and hashing (a 4-container value: ~10% less per copy).
+ * Objects a walk searches linearly before it allocates a Map: for a few, comparing each is
+ * cheaper than allocating and hashing (a 4-container value: ~10% less per copy).
  */
 const FEW = 8;
 
-/** What a `Transform` makes of what is not plain data; one per use. */
+/**
+ * The objects one walk has met, and what stands for each (its copy, its replacement): the
+ * first in two fields (most values have one container: nothing allocated), the next few as
+ * flat pairs searched linearly, then a Map. Owned by a pooled walk and cleared after it.
+ */
+export class Identity {
+  private one: object | undefined = undefined;
+  private oneValue: unknown = undefined;
+  private few: unknown[] | undefined = undefined;
+  private map: Map<object, unknown> | undefined = undefined;
+
+  /** What stands for `o`, or `undefined` if it was not met. */
+  get(o: object): unknown {
+    if (o === this.one) return this.oneValue;
+    const few = this.few;
+    if (few !== undefined) {
+      for (let i = 0; i < few.length; i += 2) if (few[i] === o) return few[i + 1];
+      return undefined;
+    }
+    return this.map?.get(o);
+  }
+
+  /** `value` (never `undefined`) stands for `o` from now on. */
+  set(o: object, value: unknown): void {
+    if (this.one === undefined) {
+      this.one = o;
+      this.oneValue = value;
+    } else if (this.map !== undefined) {
+      this.map.set(o, value);
+    } else if (this.few === undefined) {
+      this.few = [o, value];
+    } else if (this.few.length < 2 * FEW) {
+      this.few.push(o, value);
+    } else {
+      const map = (this.map = new Map<object, unknown>());
+      for (let i = 0; i < this.few.length; i += 2) map.set(this.few[i] as object, this.few[i + 1]);
+      map.set(o, value);
+      this.few = undefined;
+    }
+  }
+
+  /** `value` stands for `o` (met already) instead of what did. */
+  replace(o: object, value: unknown): void {
+    if (o === this.one) {
+      this.oneValue = value;
+      return;
+    }
+    const few = this.few;
+    if (few !== undefined) {
+      for (let i = 0; i < few.length; i += 2) {
+        if (few[i] === o) {
+          few[i + 1] = value;
+          return;
+        }
+      }
+    }
+    this.map?.set(o, value);
+  }
+
+  /** Forget everything (nothing met is kept alive). */
+  clear(): void {
+    this.one = undefined;
+    this.oneValue = undefined;
+    this.few = undefined;
+    this.map = undefined;
+  }
+}
+
+// ------------------------------------------------------------------ transform
+
+/** What hooks may ask of the walk that calls them (a `Transform` or a `Rewrite`). */
+export interface Walker {
+  /** `stand` stands for `o` from now on (a hook making a record calls it before walking into `o`). */
+  remember(o: object, stand: unknown): void;
+  /** A member of an error (`cause`, a field), walked; its path step is `.key`. */
+  errorMember(v: unknown, key: string): unknown;
+  /**
+   * An error by these rules: structured clone's copy (`Transform`), or for a serializer the
+   * error itself unless its cause changed (`Rewrite`).
+   */
+  standardError(e: Error): unknown;
+}
+
+/** What the walks make of what is not plain data; one per use. */
 export interface TransformHooks {
   /** An active reference (`target` is its ACTIVE_OBJECT): itself in-thread, a record elsewhere. */
   reference(value: object, target: object): unknown;
   /** A future (`core` is its FUTURE_CORE); throws a `PathError` where futures are refused. */
   future(value: object, core: object): unknown;
-  /** An error: `t.cloneError(e)` as structured clone does, or a record. */
-  error(error: Error, t: Transform): unknown;
+  /** An error: `w.standardError(e)`, or a record. */
+  error(error: Error, w: Walker): unknown;
   /**
    * The output goes to a serializer next (postMessage, v8.serialize): leaves (dates, buffers,
    * platform objects) and array properties are left to it, as they are. Otherwise
@@ -283,16 +384,10 @@ let spareTransform: Transform | undefined;
  * arguments, as one `postMessage` of them would). Not reentrant: a getter that copies
  * another value while this one is copied takes another instance.
  */
-export class Transform {
+export class Transform implements Walker {
   private hooks: TransformHooks;
-  /**
-   * The objects met and their copies: the first in two fields (most values have one
-   * container: nothing allocated), the next few as flat pairs searched linearly, then a Map.
-   */
-  private one: object | undefined = undefined;
-  private oneCopy: unknown = undefined;
-  private few: unknown[] | undefined = undefined;
-  private seen: Map<object, unknown> | undefined = undefined;
+  /** The objects met, and their copies. */
+  private readonly seen = new Identity();
 
   constructor(hooks: TransformHooks) {
     this.hooks = hooks;
@@ -315,10 +410,7 @@ export class Transform {
 
   /** Done: forget what was met (the value is not kept alive) and become the spare. */
   release(): void {
-    this.one = undefined;
-    this.oneCopy = undefined;
-    this.few = undefined;
-    this.seen = undefined;
+    this.seen.clear();
     spareTransform = this;
   }
 
@@ -339,37 +431,13 @@ export class Transform {
     }
   }
 
-  private known(o: object): unknown {
-    if (o === this.one) return this.oneCopy;
-    const few = this.few;
-    if (few !== undefined) {
-      for (let i = 0; i < few.length; i += 2) if (few[i] === o) return few[i + 1];
-      return undefined;
-    }
-    return this.seen?.get(o);
-  }
-
   /** `copy` stands for `o` from now on (hooks that make a record call it before walking into `o`). */
   remember(o: object, copy: unknown): void {
-    if (this.one === undefined) {
-      this.one = o;
-      this.oneCopy = copy;
-    } else if (this.seen !== undefined) {
-      this.seen.set(o, copy);
-    } else if (this.few === undefined) {
-      this.few = [o, copy];
-    } else if (this.few.length < 2 * FEW) {
-      this.few.push(o, copy);
-    } else {
-      const seen = (this.seen = new Map<object, unknown>());
-      for (let i = 0; i < this.few.length; i += 2) seen.set(this.few[i] as object, this.few[i + 1]);
-      seen.set(o, copy);
-      this.few = undefined;
-    }
+    this.seen.set(o, copy);
   }
 
   private object(o: object): unknown {
-    const known = this.known(o);
+    const known = this.seen.get(o);
     if (known !== undefined) return known;
     const kind = kindOf(o);
     switch (kind) {
@@ -377,16 +445,11 @@ export class Transform {
         return this.array(o as unknown[]);
       case OBJECT:
         return this.plain(o as Record<string, unknown>);
-      case REFERENCE: {
-        const out = this.hooks.reference(o, (o as Branded)[ACTIVE_OBJECT] as object);
-        this.remember(o, out);
-        return out;
-      }
-      case FUTURE: {
-        const out = this.hooks.future(o, (o as Branded)[FUTURE_CORE] as object);
-        this.remember(o, out);
-        return out;
-      }
+      // Not remembered: a reference is its own identity (the wire's encoder keeps one record each).
+      case REFERENCE:
+        return this.hooks.reference(o, (o as Branded)[ACTIVE_OBJECT] as object);
+      case FUTURE:
+        return this.hooks.future(o, (o as Branded)[FUTURE_CORE] as object);
       case MAP: {
         const out = new Map();
         this.remember(o, out);
@@ -407,23 +470,46 @@ export class Transform {
     }
   }
 
+  /**
+   * The copy of an array, packed when `a` is: a holey array costs more to read, and
+   * structured clone writes it key by key (2.5x the time of a packed one, measured on
+   * 100k numbers). A short array is `slice`d (its elements and holes at memory-copy speed)
+   * and what is not a primitive is replaced; a long one (or a subclass', whose `slice`
+   * would make another subclass instance) is built element by element, so that a sparse
+   * one costs its elements (`slice` of an array of length 2^32 - 1 takes minutes).
+   */
   private array(a: unknown[]): unknown[] {
     const length = a.length;
-    const out: unknown[] = new Array(length);
-    this.remember(a, out);
-    let holes = 0;
-    for (let i = 0; i < length; i++) {
-      const v = a[i];
-      if (v === undefined && !(i in a)) {
-        if (++holes > HOLE_BUDGET && tooSparse(holes, i)) {
-          for (const index of indicesFrom(a, i)) out[index] = this.member(a[index], INDEX, index);
-          break;
-        }
-      } else if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) {
-        out[i] = v;
-      } else {
-        out[i] = this.member(v, INDEX, i);
+    let out: unknown[];
+    if (length <= SLICE_LIMIT && Object.getPrototypeOf(a) === Array.prototype) {
+      out = a.slice();
+      this.remember(a, out);
+      for (let i = 0; i < length; i++) {
+        const v = a[i];
+        if (v !== null && (typeof v === 'object' || typeof v === 'function' || typeof v === 'symbol'))
+          out[i] = this.member(v, INDEX, i);
       }
+    } else {
+      out = [];
+      this.remember(a, out);
+      let holes = 0;
+      for (let i = 0; i < length; i++) {
+        const v = a[i];
+        if (v === undefined && !(i in a)) {
+          if (++holes > HOLE_BUDGET && tooSparse(holes, i)) {
+            for (const index of indicesFrom(a, i)) out[index] = this.member(a[index], INDEX, index);
+            break;
+          }
+        } else if (
+          v === null ||
+          (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')
+        ) {
+          out[i] = v;
+        } else {
+          out[i] = this.member(v, INDEX, i);
+        }
+      }
+      out.length = length; // trailing holes
     }
     if (this.hooks.serialized) {
       // Carried as data: the serializer copies them (a reference there is refused by it).
@@ -455,14 +541,9 @@ export class Transform {
    * own `cause` (copied by these rules); other fields are dropped. Time: O(cause) plus one
    * stack capture (the new error's, replaced).
    */
-  cloneError(e: Error): Error {
-    const Class = ERROR_CLASSES[String(e.name)] ?? Error;
-    const out = new Class();
+  standardError(e: Error): Error {
+    const out = errorLike(e);
     this.remember(e, out);
-    const message = Object.getOwnPropertyDescriptor(e, 'message');
-    if (message !== undefined && 'value' in message) hidden(out, 'message', String(message.value));
-    const stack = e.stack;
-    hidden(out, 'stack', typeof stack === 'string' ? stack : undefined);
     const cause = Object.getOwnPropertyDescriptor(e, 'cause');
     if (cause !== undefined && 'value' in cause)
       hidden(out, 'cause', this.member(cause.value, CAUSE, undefined));
@@ -547,94 +628,81 @@ const TYPED_ARRAYS: Record<
   '[object BigUint64Array]': BigUint64Array,
 } as unknown as Record<string, (new (b: ArrayBuffer, offset: number, length: number) => unknown) | undefined>;
 
+/**
+ * A new error as V8's `WriteJSError` describes `e`: the standard class its `name` names
+ * (else Error), its own `message`, its `stack` (a string, else none); no cause yet.
+ */
+function errorLike(e: Error): Error {
+  const Class = ERROR_CLASSES[String(e.name)] ?? Error;
+  const out = new Class();
+  const message = Object.getOwnPropertyDescriptor(e, 'message');
+  if (message !== undefined && 'value' in message) hidden(out, 'message', String(message.value));
+  const stack = e.stack;
+  hidden(out, 'stack', typeof stack === 'string' ? stack : undefined);
+  return out;
+}
+
 function hidden(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, writable: true, enumerable: false, configurable: true });
 }
 
-// ------------------------------------------------------------------ scan
+// ------------------------------------------------------------------ rewrite
 
-/** What a `Scan` looks for; one per use. */
-export interface ScanRules {
-  /** Errors are replaced by records (the wire), rather than walked for their cause. */
-  readonly replaceErrors: boolean;
-  /** Futures are replaced (the wire); otherwise refused with this advice (checkpoints). */
-  readonly refuseFutures: string | undefined;
-  /** Throws a `PathError` if the serializer that follows refuses the platform object. */
-  checkHost(value: object): void;
-}
+/** Stands, in a `Rewrite`'s identity, for a container it is walking (its outcome not known yet). */
+const PENDING: unique symbol = Symbol('multiactive.pending');
 
-let spareScan: Scan | undefined;
+const isPrimitive = (v: unknown): boolean =>
+  v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol');
+
+let spareRewrite: Rewrite | undefined;
 
 /**
- * Whether a value must be rewritten before its serializer takes it: it holds a reference, a
- * future or (per `rules`) an error. Stops at the first one (the `Transform` that follows
- * checks the rest); throws a `PathError` for a value the serializer would refuse, found on
- * the way. Allocates nothing for a value with one container. Not reentrant.
+ * A value made ready for a serializer (`hooks.serialized`: postMessage, v8.serialize) in
+ * one walk: references and futures (and, per hooks, errors) are replaced, and only the
+ * containers on the way to them are copied; a value with nothing to replace is returned as
+ * it is (the common case: one walk, nothing allocated). What the serializer would refuse
+ * throws a `PathError` on the way.
+ *
+ * A container's copy is decided when its walk ends, so an edge back to a container being
+ * walked (a cycle) is left pointing at the original: right if nothing changes (the value
+ * goes as it is, cycles and all), wrong otherwise, so `prepare` then copies the value whole
+ * with a `Transform` instead (`cyclic`). Not reentrant; pooled as `Transform` is.
  */
-export class Scan {
-  private rules: ScanRules;
-  /** The objects met: as in `Transform` (a field, a few in an array, then a Set). */
-  private one: object | undefined = undefined;
-  private few: object[] | undefined = undefined;
-  private seen: Set<object> | undefined = undefined;
+class Rewrite implements Walker {
+  private hooks: TransformHooks;
+  private readonly seen = new Identity();
+  /** An edge back to a container being walked was met. */
+  cyclic = false;
 
-  constructor(rules: ScanRules) {
-    this.rules = rules;
+  constructor(hooks: TransformHooks) {
+    this.hooks = hooks;
   }
 
-  /** As `Transform.take`: the spare instance, else a new one; `release()` gives it back. */
-  static take(rules: ScanRules): Scan {
-    const s = spareScan;
-    if (s === undefined) return new Scan(rules);
-    spareScan = undefined;
-    s.rules = rules;
-    return s;
+  static take(hooks: TransformHooks): Rewrite {
+    const r = spareRewrite;
+    if (r === undefined) return new Rewrite(hooks);
+    spareRewrite = undefined;
+    r.hooks = hooks;
+    return r;
   }
 
   release(): void {
-    this.one = undefined;
-    this.few = undefined;
-    this.seen = undefined;
-    spareScan = this;
+    this.seen.clear();
+    this.cyclic = false;
+    spareRewrite = this;
   }
 
-  /** True if `v` must be rewritten. */
-  value(v: unknown): boolean {
+  value(v: unknown): unknown {
     if (typeof v === 'symbol') throw new PathError('a symbol');
-    if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return false;
-    if (this.met(v)) return false;
-    return this.object(v);
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return v;
+    const known = this.seen.get(v);
+    if (known === undefined) return this.object(v);
+    if (known !== PENDING) return known;
+    this.cyclic = true;
+    return v;
   }
 
-  /** Whether `o` was met already; remembers it if not. */
-  private met(o: object): boolean {
-    if (this.one === undefined) {
-      this.one = o;
-      return false;
-    }
-    if (o === this.one) return true;
-    if (this.seen !== undefined) {
-      if (this.seen.has(o)) return true;
-      this.seen.add(o);
-      return false;
-    }
-    const few = this.few;
-    if (few === undefined) {
-      this.few = [o];
-      return false;
-    }
-    for (let i = 0; i < few.length; i++) if (few[i] === o) return true;
-    if (few.length < FEW) few.push(o);
-    else {
-      this.seen = new Set(few).add(o);
-      this.few = undefined;
-    }
-    return false;
-  }
-
-  private member(v: unknown, kind: number, key: unknown): boolean {
-    if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol'))
-      return false;
+  private member(v: unknown, kind: number, key: unknown): unknown {
     try {
       return this.value(v);
     } catch (error) {
@@ -643,55 +711,253 @@ export class Scan {
     }
   }
 
-  private object(o: object): boolean {
-    switch (kindOf(o)) {
-      case REFERENCE:
-        return true;
-      case FUTURE:
-        if (this.rules.refuseFutures === undefined) return true;
-        throw new PathError('a future', this.rules.refuseFutures);
-      case ARRAY: {
-        const a = o as unknown[];
-        const length = a.length;
-        let holes = 0;
-        for (let i = 0; i < length; i++) {
-          const v = a[i];
-          if (v === undefined && !(i in a)) {
-            if (++holes > HOLE_BUDGET && tooSparse(holes, i)) {
-              for (const index of indicesFrom(a, i)) if (this.member(a[index], INDEX, index)) return true;
-              return false;
-            }
-          } else if (this.member(v, INDEX, i)) return true;
-        }
-        return false;
+  remember(o: object, stand: unknown): void {
+    this.seen.set(o, stand);
+  }
+
+  errorMember(v: unknown, key: string): unknown {
+    return this.member(v, key === 'cause' ? CAUSE : KEY, key);
+  }
+
+  /** The error itself (its serializer copies it), or a copy if its cause changed. */
+  standardError(e: Error): unknown {
+    this.seen.set(e, PENDING);
+    let out: unknown = e;
+    const cause = Object.getOwnPropertyDescriptor(e, 'cause');
+    if (cause !== undefined && 'value' in cause) {
+      const now = this.member(cause.value, CAUSE, undefined);
+      if (now !== cause.value) {
+        out = errorLike(e);
+        hidden(out as Error, 'cause', now);
       }
-      case OBJECT: {
-        const keys = Object.keys(o);
-        for (let i = 0; i < keys.length; i++) {
-          const key = keys[i]!;
-          if (this.member((o as Record<string, unknown>)[key], KEY, key)) return true;
-        }
-        return false;
-      }
-      case MAP:
-        for (const [k, v] of o as Map<unknown, unknown>) {
-          if (this.member(k, MAP_KEY, k) || this.member(v, MAP_VALUE, k)) return true;
-        }
-        return false;
-      case SET:
-        for (const v of o as Set<unknown>) if (this.member(v, ELEMENT, undefined)) return true;
-        return false;
-      case ERROR: {
-        if (this.rules.replaceErrors) return true;
-        const cause = Object.getOwnPropertyDescriptor(o, 'cause');
-        return cause !== undefined && 'value' in cause && this.member(cause.value, CAUSE, undefined);
-      }
-      case HOST:
-        this.rules.checkHost(o);
-        return false;
-      default:
-        return false;
     }
+    this.seen.replace(e, out);
+    return out;
+  }
+
+  private object(o: object): unknown {
+    const kind = kindOf(o);
+    switch (kind) {
+      case ARRAY:
+        return this.array(o as unknown[]);
+      case OBJECT:
+        return this.plain(o as Record<string, unknown>);
+      case REFERENCE:
+        return this.hooks.reference(o, (o as Branded)[ACTIVE_OBJECT] as object);
+      case FUTURE:
+        return this.hooks.future(o, (o as Branded)[FUTURE_CORE] as object);
+      case MAP:
+        return this.map(o as Map<unknown, unknown>);
+      case SET:
+        return this.set(o as Set<unknown>);
+      case ERROR:
+        return this.hooks.error(o as Error, this);
+      default:
+        // Leaves: the serializer copies them.
+        if (kind === HOST) this.hooks.checkHost(o);
+        this.seen.set(o, o);
+        return o;
+    }
+  }
+
+  /** Holes and length are kept; see `Transform.array` for the sparse switch. */
+  private array(a: unknown[]): unknown[] {
+    this.seen.set(a, PENDING);
+    const length = a.length;
+    const short = length <= SLICE_LIMIT && Object.getPrototypeOf(a) === Array.prototype;
+    let out: unknown[] | undefined;
+    let holes = 0;
+    for (let i = 0; i < length; i++) {
+      const v = a[i];
+      if (v === undefined && !(i in a)) {
+        if (++holes > HOLE_BUDGET && tooSparse(holes, i)) {
+          out = this.sparseTail(a, i, out);
+          break;
+        }
+        continue;
+      }
+      if (out !== undefined && !short) {
+        out[i] = isPrimitive(v) ? v : this.member(v, INDEX, i);
+        continue;
+      }
+      if (isPrimitive(v)) continue;
+      const now = this.member(v, INDEX, i);
+      if (now === v) continue;
+      // A short array is sliced (elements and holes copied at once; changed ones set after),
+      // a long one is built from here on (a slice would cost its length if sparse).
+      out ??= short ? a.slice() : prefixOf(a, i);
+      out[i] = now;
+    }
+    let result = a;
+    if (out !== undefined) {
+      out.length = length;
+      for (const key of namedKeys(a)) defineOwn(out, key, a[key as unknown as number]);
+      result = out;
+    }
+    this.seen.replace(a, result);
+    return result;
+  }
+
+  /** The elements of a sparse `a` from `from` on, by its own keys. */
+  private sparseTail(a: unknown[], from: number, out: unknown[] | undefined): unknown[] | undefined {
+    const indices = indicesFrom(a, from);
+    for (let p = 0; p < indices.length; p++) {
+      const index = indices[p]!;
+      const v = a[index];
+      const now = isPrimitive(v) ? v : this.member(v, INDEX, index);
+      if (out !== undefined) out[index] = now;
+      else if (now !== v) {
+        out = prefixOf(a, from);
+        for (let q = 0; q < p; q++) out[indices[q]!] = a[indices[q]!];
+        out[index] = now;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Copied at the first change by a spread (its own enumerable keys, `__proto__` included;
+   * symbol keys too, which the serializer drops), then only the changed members are set.
+   */
+  private plain(o: Record<string, unknown>): Record<string, unknown> {
+    this.seen.set(o, PENDING);
+    const keys = Object.keys(o);
+    let out: Record<string, unknown> | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const v = o[key];
+      if (isPrimitive(v)) continue;
+      const now = this.member(v, KEY, key);
+      if (now === v) continue;
+      out ??= { ...o };
+      if (key === '__proto__') defineOwn(out, key, now);
+      else out[key] = now;
+    }
+    const result = out ?? o;
+    this.seen.replace(o, result);
+    return result;
+  }
+
+  private map(m: Map<unknown, unknown>): Map<unknown, unknown> {
+    this.seen.set(m, PENDING);
+    let out: Map<unknown, unknown> | undefined;
+    let same = 0;
+    for (const [k, v] of m) {
+      const nk = this.member(k, MAP_KEY, k);
+      const nv = this.member(v, MAP_VALUE, k);
+      if (out !== undefined) out.set(nk, nv);
+      else if (nk !== k || nv !== v) {
+        out = new Map();
+        let j = 0;
+        for (const [k0, v0] of m) {
+          if (j++ === same) break;
+          out.set(k0, v0);
+        }
+        out.set(nk, nv);
+      } else same++;
+    }
+    const result = out ?? m;
+    this.seen.replace(m, result);
+    return result;
+  }
+
+  private set(s: Set<unknown>): Set<unknown> {
+    this.seen.set(s, PENDING);
+    let out: Set<unknown> | undefined;
+    let same = 0;
+    for (const v of s) {
+      const now = this.member(v, ELEMENT, undefined);
+      if (out !== undefined) out.add(now);
+      else if (now !== v) {
+        out = new Set();
+        let j = 0;
+        for (const v0 of s) {
+          if (j++ === same) break;
+          out.add(v0);
+        }
+        out.add(now);
+      } else same++;
+    }
+    const result = out ?? s;
+    this.seen.replace(s, result);
+    return result;
+  }
+}
+
+/** `a`'s elements before `end`, holes kept, in a new array. Time: O(end). */
+function prefixOf(a: unknown[], end: number): unknown[] {
+  const out: unknown[] = [];
+  for (let j = 0; j < end; j++) {
+    const v = a[j];
+    if (v !== undefined || j in a) out[j] = v;
+  }
+  return out;
+}
+
+/** `prepare` of one value: itself, or its rewritten copy. Throws the walk's error as it is. */
+export function prepareOne(value: unknown, hooks: TransformHooks): unknown {
+  if (isPrimitive(value)) return value;
+  const r = Rewrite.take(hooks);
+  try {
+    const out = r.value(value);
+    if (out === value || !r.cyclic) return out;
+  } finally {
+    r.release();
+  }
+  const t = Transform.take(hooks);
+  try {
+    return t.value(value);
+  } finally {
+    t.release();
+  }
+}
+
+/** Thrown by `prepare`: member `index` failed with `error` (a `PathError`, or what a hook threw). */
+export class MemberFailed {
+  readonly error: unknown;
+  readonly index: number;
+  constructor(error: unknown, index: number) {
+    this.error = error;
+    this.index = index;
+  }
+}
+
+/**
+ * `values` (e.g. a call's arguments) ready for a serializer, per `hooks` (`serialized`):
+ * `values` itself when nothing was replaced, else a new list (packed) with the changed
+ * members. One walk for all, so identity holds across them. A `Rewrite` first; if it changed
+ * something and met a cycle, a `Transform` copies them whole (the hooks are then asked
+ * again for what the Rewrite met: they must answer the same). Throws `MemberFailed`.
+ */
+export function prepare(values: readonly unknown[], hooks: TransformHooks): readonly unknown[] {
+  let out: unknown[] | undefined;
+  let i = 0;
+  const r = Rewrite.take(hooks);
+  try {
+    for (; i < values.length; i++) {
+      const v = values[i];
+      const now = isPrimitive(v) ? v : r.value(v);
+      if (out !== undefined) out.push(now);
+      else if (now !== v) {
+        out = values.slice(0, i);
+        out.push(now);
+      }
+    }
+    if (out === undefined || !r.cyclic) return out ?? values;
+  } catch (error) {
+    throw new MemberFailed(error, i);
+  } finally {
+    r.release();
+  }
+  const t = Transform.take(hooks);
+  out = [];
+  try {
+    for (i = 0; i < values.length; i++) out.push(t.value(values[i]));
+    return out;
+  } catch (error) {
+    throw new MemberFailed(error, i);
+  } finally {
+    t.release();
   }
 }
 
@@ -700,18 +966,40 @@ export class Scan {
 /** Returned by a revive hook for an object that is not one of its records. */
 export const NOT_RECORD: unique symbol = Symbol('multiactive.notRecord');
 
+/** What a `Revive` replaces; one per use. */
+export interface ReviveHooks {
+  /** What stands for plain object `o` if it is a record, else `NOT_RECORD`. */
+  record(o: Record<string, unknown>, r: Revive): unknown;
+}
+
+let spareRevive: Revive | undefined;
+
 /**
  * Puts references and futures back into a value a serializer just made (it is fresh and
- * ours: changed in place): every plain object `record` recognizes is replaced by what it
- * returns; arrays, plain objects, Maps, Sets and errors' causes are walked, each once (a
+ * ours: changed in place): every plain object `hooks.record` recognizes is replaced by what
+ * it returns; arrays, plain objects, Maps, Sets and errors' causes are walked, each once (a
  * cycle is followed once, a shared part replaced once). Time: O(objects + elements + keys).
  */
 export class Revive {
-  private readonly record: (o: Record<string, unknown>, r: Revive) => unknown;
-  private readonly seen = new Map<object, unknown>();
+  private hooks: ReviveHooks;
+  private readonly seen = new Identity();
 
-  constructor(record: (o: Record<string, unknown>, r: Revive) => unknown) {
-    this.record = record;
+  constructor(hooks: ReviveHooks) {
+    this.hooks = hooks;
+  }
+
+  /** As `Transform.take`: the spare instance, else a new one; `release()` gives it back. */
+  static take(hooks: ReviveHooks): Revive {
+    const r = spareRevive;
+    if (r === undefined) return new Revive(hooks);
+    spareRevive = undefined;
+    r.hooks = hooks;
+    return r;
+  }
+
+  release(): void {
+    this.seen.clear();
+    spareRevive = this;
   }
 
   /** `replacement` stands for `o` from now on (a hook calls it before walking into `o`). */
@@ -731,7 +1019,7 @@ export class Revive {
     const proto: unknown = Object.getPrototypeOf(v);
     if (proto === Object.prototype) {
       const o = v as Record<string, unknown>;
-      const replaced = this.record(o, this);
+      const replaced = this.hooks.record(o, this);
       if (replaced !== NOT_RECORD) {
         this.seen.set(v, replaced);
         return replaced;

@@ -304,6 +304,20 @@ describe('cycles and shared parts keep their shape, with references and futures 
       expect(await within(b.future, 'the future')).toBe(100);
     });
 
+    it(`a cyclic value without references, ${where}: it arrives with its shape`, async () => {
+      const m = where === 'in-thread' ? newActive(Mirror) : onWorker();
+      const value: { list: unknown[]; self?: unknown; map?: Map<string, unknown> } = { list: [] };
+      value.self = value;
+      value.list.push(value, value.list);
+      value.map = new Map([['back', value]]);
+      const back = (await within(echo(m, value), 'echo')) as typeof value;
+      expect(back).not.toBe(value);
+      expect(back.self).toBe(back);
+      expect(back.list[0]).toBe(back);
+      expect(back.list[1]).toBe(back.list);
+      expect(back.map?.get('back')).toBe(back);
+    });
+
     it(`a part shared by two members and holding a reference, ${where}: one copy, never the original`, async () => {
       const m = where === 'in-thread' ? newActive(Mirror) : onWorker();
       const tally = newActive(Tally);
