@@ -81,6 +81,7 @@ function checkSerializable(value: object): void {
 /** References become `RefRecord`s; the copy goes to `v8.serialize`, which copies the leaves. */
 class CheckpointHooks implements TransformHooks {
   readonly serialized = true;
+  readonly packArrays = true;
   private readonly codec: StateCodec;
   constructor(codec: StateCodec) {
     this.codec = codec;

@@ -272,6 +272,23 @@ describe('sparse arrays cost their elements, not their length; holes stay holes 
   });
 });
 
+describe('checkpoints of long arrays (packed again when V8 stores them holey)', () => {
+  const codec: StateCodec = { localNode: 0, remember: () => {}, stubFor: () => ({}) };
+  it('an array made by new Array(n) and filled comes back equal; one with holes keeps them', () => {
+    const filled = new Array<number>(1000);
+    for (let i = 0; i < filled.length; i++) filled[i] = i + 0.5;
+    const holey = new Array<number>(300);
+    holey[5] = 1;
+    holey[299] = 2;
+    const back = decodeState(encodeState('k', {}, { filled, holey }, codec), codec) as {
+      state: { filled: number[]; holey: number[] };
+    };
+    expect(back.state.filled).toEqual(filled);
+    expect(back.state.holey.length).toBe(300);
+    expect(Object.keys(back.state.holey)).toEqual(['5', '299']);
+  });
+});
+
 describe('cycles and shared parts keep their shape, with references and futures inside (item 10)', () => {
   function box(tally: Active<Tally>): Box {
     const b = { ref: tally, future: tally.inc(10), list: [], pair: [] } as unknown as Box;
