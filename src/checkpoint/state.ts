@@ -10,7 +10,16 @@
  * too, each with a `CheckpointError` naming the field.
  */
 import { deserialize, serialize } from 'node:v8';
-import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
+import {
+  MemberFailed,
+  NOT_RECORD,
+  PathError,
+  prepare,
+  Revive,
+  refusal,
+  type TransformHooks,
+  type Walker,
+} from '../values/walk.js';
 import { CheckpointError } from './store.js';
 
 /** An active reference inside a checkpoint. */
@@ -58,21 +67,63 @@ export function applyState(target: object, state: unknown): void {
   Object.assign(target, state as object);
 }
 
+/** Checkpoints refuse futures (their value is not known yet); v8.serialize decides the rest. */
+const FUTURE_ADVICE = ' (await it before the checkpoint, or keep its value instead)';
+
+function checkSerializable(value: object): void {
+  try {
+    serialize(value);
+  } catch (error) {
+    throw refusal(value, error);
+  }
+}
+
+/** References become `RefRecord`s; the copy goes to `v8.serialize`, which copies the leaves. */
+class CheckpointHooks implements TransformHooks {
+  readonly serialized = true;
+  readonly packArrays = true;
+  private readonly codec: StateCodec;
+  constructor(codec: StateCodec) {
+    this.codec = codec;
+  }
+  reference(_value: object, target: object): RefRecord {
+    const t = target as Addressable;
+    this.codec.remember(t);
+    return { $ma: 'ref', node: t.node ?? this.codec.localNode, id: t.id, className: t.className };
+  }
+  future(): never {
+    throw new PathError('a future', FUTURE_ADVICE);
+  }
+  error(error: Error, w: Walker): unknown {
+    return w.standardError(error);
+  }
+  checkHost(value: object): void {
+    checkSerializable(value);
+  }
+}
+
+const META = 'its checkpoint metadata';
+const STATE = 'its state';
+
 /**
  * Serialize `state` of object `key`, with `meta` (plain data) beside it: the bytes hold
- * `{ meta, state }`. Time: O(size of the state).
+ * `{ meta, state }`. A state without references is serialized as it is; one with references
+ * is copied once with them replaced (src/values/walk.ts). Time: O(size of the state).
  */
 export function encodeState(key: string, meta: unknown, state: unknown, codec: StateCodec): Uint8Array {
-  let encoded: unknown;
+  let parts: readonly unknown[];
   try {
-    encoded = { meta: encode(meta, codec, new Map()), state: encode(state, codec, new Map()) };
-  } catch (error) {
-    if (error instanceof Unsaveable) {
-      const at = error.path.length === 0 ? 'its state' : `\`${error.path.reverse().join('')}\``;
-      throw new CheckpointError(key, `${key} cannot be checkpointed: ${at} ${error.message}.`);
-    }
-    throw error;
+    parts = prepare([meta, state], new CheckpointHooks(codec));
+  } catch (failed) {
+    const error = failed instanceof MemberFailed ? failed.error : failed;
+    if (!(error instanceof PathError)) throw error;
+    const at =
+      error.path === '' ? ((failed as MemberFailed).index === 0 ? META : STATE) : `\`${error.path}\``;
+    throw new CheckpointError(key, `${key} cannot be checkpointed: ${at} is ${error.what}${error.advice}.`, {
+      cause: error,
+    });
   }
+  const encoded = { meta: parts[0], state: parts[1] };
   try {
     return serialize(encoded);
   } catch (error) {
@@ -85,104 +136,18 @@ export function encodeState(key: string, meta: unknown, state: unknown, codec: S
   }
 }
 
+/** The `{ meta, state }` of checkpoint bytes, with references made stubs again. */
 export function decodeState(data: Uint8Array, codec: StateCodec): unknown {
-  return decode(deserialize(data), codec);
-}
-
-class Unsaveable extends Error {
-  readonly path: string[] = [];
-}
-
-function encode(value: unknown, codec: StateCodec, seen: Map<object, unknown>): unknown {
-  if (typeof value === 'function') {
-    const target = (value as unknown as Record<symbol, unknown>)[ACTIVE_OBJECT];
-    if (target !== undefined) return refRecord(target as Addressable, codec);
-    if ((value as unknown as Record<symbol, unknown>)[FUTURE_CORE] !== undefined) {
-      throw new Unsaveable('is a future (await it before the checkpoint, or keep its value instead)');
-    }
-    throw new Unsaveable(`is a function (${value.name || 'anonymous'})`);
+  const revive = Revive.take({
+    record(o) {
+      const record = o as Partial<RefRecord>;
+      if (record.$ma !== 'ref' || typeof record.id !== 'number') return NOT_RECORD;
+      return codec.stubFor(record.node ?? codec.localNode, record.id, record.className ?? 'Object');
+    },
+  });
+  try {
+    return revive.value(deserialize(data));
+  } finally {
+    revive.release();
   }
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'symbol') throw new Unsaveable('is a symbol');
-    return value;
-  }
-  const target = (value as Record<symbol, unknown>)[ACTIVE_OBJECT];
-  if (target !== undefined) return refRecord(target as Addressable, codec);
-  if ((value as Record<symbol, unknown>)[FUTURE_CORE] !== undefined) {
-    throw new Unsaveable('is a future (await it before the checkpoint, or keep its value instead)');
-  }
-  if (seen.has(value)) return seen.get(value);
-  const member = (v: unknown, step: string): unknown => {
-    try {
-      return encode(v, codec, seen);
-    } catch (error) {
-      if (error instanceof Unsaveable) error.path.push(step);
-      throw error;
-    }
-  };
-  if (Array.isArray(value)) {
-    const out: unknown[] = [];
-    seen.set(value, out);
-    for (let i = 0; i < value.length; i++) out.push(member(value[i], `[${i}]`));
-    return out;
-  }
-  if (value instanceof Map) {
-    const out = new Map();
-    seen.set(value, out);
-    for (const [k, v] of value) out.set(member(k, '<key>'), member(v, `.get(${String(k)})`));
-    return out;
-  }
-  if (value instanceof Set) {
-    const out = new Set();
-    seen.set(value, out);
-    for (const v of value) out.add(member(v, '<element>'));
-    return out;
-  }
-  const proto = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) {
-    const out: Record<string, unknown> = {};
-    seen.set(value, out);
-    for (const key of Object.keys(value))
-      out[key] = member((value as Record<string, unknown>)[key], `.${key}`);
-    return out;
-  }
-  // Dates, typed arrays, errors, class instances: structured clone decides (class instances
-  // become plain objects, as through postMessage).
-  seen.set(value, value);
-  return value;
-}
-
-function refRecord(target: Addressable, codec: StateCodec): RefRecord {
-  codec.remember(target);
-  return { $ma: 'ref', node: target.node ?? codec.localNode, id: target.id, className: target.className };
-}
-
-function decode(value: unknown, codec: StateCodec): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  const record = value as Partial<RefRecord>;
-  if (record.$ma === 'ref' && typeof record.id === 'number') {
-    return codec.stubFor(record.node ?? codec.localNode, record.id, record.className ?? 'Object');
-  }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = decode(value[i], codec);
-    return value;
-  }
-  if (value instanceof Map) {
-    const entries = [...value].map(([k, v]) => [decode(k, codec), decode(v, codec)] as const);
-    value.clear();
-    for (const [k, v] of entries) value.set(k, v);
-    return value;
-  }
-  if (value instanceof Set) {
-    const items = [...value].map((v) => decode(v, codec));
-    value.clear();
-    for (const v of items) value.add(v);
-    return value;
-  }
-  if (Object.getPrototypeOf(value) === Object.prototype) {
-    for (const key of Object.keys(value)) {
-      (value as Record<string, unknown>)[key] = decode((value as Record<string, unknown>)[key], codec);
-    }
-  }
-  return value;
 }

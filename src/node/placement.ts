@@ -295,7 +295,9 @@ export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
     ...(options?.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
   });
   const handle = new WorkerNode(id, worker);
-  const link = new Link(id, worker, (from, batch) => node.onBatch(from, batch));
+  const link = new Link(id, worker, (from, batch) => node.onBatch(from, batch), {
+    onUnsendable: node.onUnsendable,
+  });
   node.addLink(link);
   // A death that was not asked for (crash, process.exit, uncaught error, worker.terminate()
   // from outside, out of memory): recover its recoverable objects (src/node/recovery.ts).

@@ -32,10 +32,10 @@ import {
   nodeWork,
 } from '../active.js';
 import type { CheckpointMeta } from '../checkpoint/checkpoints.js';
+import { toCopyError } from '../copy.js';
 import {
   ArgumentError,
   ConstructionError,
-  CopyError,
   JournalFullError,
   MultiactiveError,
   QuarantineError,
@@ -52,12 +52,14 @@ import {
   sampleSize,
 } from '../events.js';
 import { FutureCore, type FutureObserver, NamedFutureCore } from '../future.js';
-import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
-import { Link, LoopbackPort } from './link.js';
+import { ACTIVE_OBJECT } from '../symbols.js';
+import { decodeValue, encodeArgs, encodeValue, unsendable, type WirePort } from './codec.js';
+import { Link, LoopbackPort, type Unsendable } from './link.js';
 import {
   CALL,
   type Encoded,
-  type EncodedError,
+  type EncodedFuture,
+  type EncodedRef,
   FROM_MAIN_ONLY,
   FTCALL,
   FTLOG,
@@ -198,7 +200,7 @@ const EARLY_VALUES = 10_000;
 
 const keyText = (key: FutureKey): number => numericKey(key[0], key[1]);
 
-export class NodeRuntime {
+export class NodeRuntime implements WirePort {
   readonly links = new Map<NodeId, Link>();
   /** Objects other nodes may call: hosted here for another node, or exported by reference. */
   readonly hosted = new Map<number, ActiveObject | PendingObject>();
@@ -293,8 +295,13 @@ export class NodeRuntime {
 
   linkTo(node: NodeId): Link {
     if (node === this.self)
-      return (this.selfLink ??= new Link(node, new LoopbackPort(), (from, batch) =>
-        this.onBatch(from, batch),
+      return (this.selfLink ??= new Link(
+        node,
+        new LoopbackPort(),
+        (from, batch) => this.onBatch(from, batch),
+        {
+          onUnsendable: this.onUnsendable,
+        },
       ));
     const link = this.links.get(node);
     if (link === undefined || link.isClosed) {
@@ -424,187 +431,33 @@ export class NodeRuntime {
     label: string,
     method: string,
   ): { value: unknown[]; enc: boolean } {
-    const state = { enc: false };
-    let out: unknown[] = args;
-    for (let i = 0; i < args.length; i++) {
-      const v = args[i];
-      if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
-      let e: unknown;
-      try {
-        e = this.encode(v, to, state, new Set());
-      } catch (error) {
-        throw this.copyError(error, `Argument ${i} of ${label}.${method}`, i);
-      }
-      if (e !== v) {
-        if (out === args) out = args.slice();
-        out[i] = e;
-      }
-    }
-    return { value: out, enc: state.enc };
+    return encodeArgs(this, args, to, label, method);
   }
 
-  private copyError(error: unknown, subject: string, index: number | undefined): Error {
-    if (!(error instanceof NotWireable)) return error as Error;
-    const where = error.path.length === 0 ? '' : ` (at \`${error.path.reverse().join('')}\`)`;
-    return new CopyError(
-      `${subject} cannot be copied${where}: ${error.message}. Arguments and results are copied (structured clone); ` +
-        'pass data, an active object or a future instead.',
-      index,
-      error.path.join(''),
-    );
-  }
+  // ------------------------------------------------------------ codec (src/node/codec.ts)
 
-  // ------------------------------------------------------------ codec
-
-  /**
-   * Make `value` ready for structured clone towards node `to`: active references, futures and
-   * errors become `Encoded` records (in a copy of the containers that hold them); everything
-   * else is left for the clone. Returns `value` itself when nothing needed encoding.
-   * Time: O(size of the value).
-   */
-  private encode(value: unknown, to: NodeId, state: { enc: boolean }, seen: Set<object>): unknown {
-    if (value === null) return value;
-    if (typeof value === 'function') {
-      const special = this.encodeSpecial(value, to, state);
-      if (special !== undefined) return special;
-      throw new NotWireable(`a function (${value.name || 'anonymous'}) cannot be copied`);
-    }
-    if (typeof value === 'symbol') throw new NotWireable('a symbol cannot be copied');
-    if (typeof value !== 'object') return value;
-    const special = this.encodeSpecial(value, to, state);
-    if (special !== undefined) return special;
-    if (seen.has(value)) return value;
-    seen.add(value);
-    if (value instanceof Error) {
-      state.enc = true;
-      return this.encodeError(value, to, state, seen);
-    }
-    if (Array.isArray(value)) {
-      let out: unknown[] = value;
-      for (let i = 0; i < value.length; i++) {
-        const e = this.encodeMember(value[i], to, state, seen, `[${i}]`);
-        if (e !== value[i]) {
-          if (out === value) out = value.slice();
-          out[i] = e;
-        }
-      }
-      return out;
-    }
-    if (value instanceof Map) {
-      let changed = false;
-      const entries: [unknown, unknown][] = [];
-      for (const [k, v] of value) {
-        const ek = this.encodeMember(k, to, state, seen, '<key>');
-        const ev = this.encodeMember(v, to, state, seen, `.get(${String(k)})`);
-        changed ||= ek !== k || ev !== v;
-        entries.push([ek, ev]);
-      }
-      return changed ? new Map(entries) : value;
-    }
-    if (value instanceof Set) {
-      let changed = false;
-      const items: unknown[] = [];
-      for (const v of value) {
-        const ev = this.encodeMember(v, to, state, seen, '<element>');
-        changed ||= ev !== v;
-        items.push(ev);
-      }
-      return changed ? new Set(items) : value;
-    }
-    if (
-      ArrayBuffer.isView(value) ||
-      value instanceof ArrayBuffer ||
-      value instanceof Date ||
-      value instanceof RegExp
-    ) {
-      return value;
-    }
-    if (value instanceof Promise)
-      throw new NotWireable('a promise cannot be copied (await it first, or pass a future)');
-    if (value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) {
-      throw new NotWireable(`a ${value.constructor.name} cannot be copied`);
-    }
-    let out: Record<string, unknown> | undefined;
-    for (const key of Object.keys(value)) {
-      const v = (value as Record<string, unknown>)[key];
-      const e = this.encodeMember(v, to, state, seen, `.${key}`);
-      if (e !== v) {
-        out ??= { ...(value as Record<string, unknown>) };
-        out[key] = e;
-      }
-    }
-    return out ?? value;
-  }
-
-  private encodeMember(
-    v: unknown,
-    to: NodeId,
-    state: { enc: boolean },
-    seen: Set<object>,
-    step: string,
-  ): unknown {
-    if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) return v;
-    try {
-      return this.encode(v, to, state, seen);
-    } catch (error) {
-      if (error instanceof NotWireable) error.path.push(step);
-      throw error;
-    }
-  }
-
-  /** Active references and futures; undefined for anything else. */
-  private encodeSpecial(value: object, to: NodeId, state: { enc: boolean }): Encoded | undefined {
-    const target = (value as Record<symbol, unknown>)[ACTIVE_OBJECT] as
+  /** WirePort: an active reference leaving this node (a local object becomes callable by others). */
+  refRecord(target: object): EncodedRef {
+    const t = target as
       | (ActiveObject & { remote?: undefined })
-      | { remote: true; node: NodeId; id: number; className: string; recoverable: boolean }
-      | undefined;
-    if (target !== undefined) {
-      state.enc = true;
-      if (target.remote === true) {
-        const ref = { $ma: 'ref' as const, node: target.node, id: target.id, className: target.className };
-        return target.recoverable ? { ...ref, recoverable: true } : ref;
-      }
-      const local = target as ActiveObject;
-      this.hosted.set(local.id, local);
-      const ref = { $ma: 'ref' as const, node: this.self, id: local.id, className: local.className };
-      return local.recoverable ? { ...ref, recoverable: true } : ref;
+      | { remote: true; node: NodeId; id: number; className: string; recoverable: boolean };
+    if (t.remote === true) {
+      const ref = { $ma: 'ref' as const, node: t.node, id: t.id, className: t.className };
+      return t.recoverable ? { ...ref, recoverable: true } : ref;
     }
-    const core = (value as Record<symbol, unknown>)[FUTURE_CORE] as FutureCore | undefined;
-    if (core !== undefined) {
-      state.enc = true;
-      return this.exportFuture(core, to);
-    }
-    return undefined;
+    this.hosted.set(t.id, t);
+    const ref = { $ma: 'ref' as const, node: this.self, id: t.id, className: t.className };
+    return t.recoverable ? { ...ref, recoverable: true } : ref;
   }
 
-  private encodeError(error: Error, to: NodeId, state: { enc: boolean }, seen: Set<object>): EncodedError {
-    const fields: Record<string, unknown> = {};
-    for (const key of Object.keys(error)) {
-      if (key === 'cause' || key === 'node') continue;
-      try {
-        fields[key] = this.encode((error as unknown as Record<string, unknown>)[key], to, state, seen);
-      } catch {
-        // A field that cannot travel is dropped; the error itself still does.
-      }
-    }
-    const hasCause = 'cause' in error;
-    let cause: unknown;
-    if (hasCause) {
-      try {
-        cause = this.encode(error.cause, to, state, seen);
-      } catch {
-        cause = String(error.cause);
-      }
-    }
-    return {
-      $ma: 'error',
-      name: error.name,
-      message: error.message,
-      stack: error.stack,
-      cause,
-      hasCause,
-      fields,
-    };
+  /** WirePort: a future leaving for node `to`. */
+  futureRecord(core: FutureCore, to: NodeId): EncodedFuture {
+    return this.exportFuture(core, to) as EncodedFuture;
+  }
+
+  /** WirePort: an error rebuilt from the wire. */
+  remoteError(message: string, from: NodeId): Error {
+    return new RemoteError(message, from);
   }
 
   /** Send future `core` to node `to`: see the protocol in the module comment. */
@@ -672,11 +525,12 @@ export class NodeRuntime {
   /** A home's future settled: send the value to every destination, forget the home. */
   settleHome(home: Home, ok: boolean, value: unknown): void {
     this.homes.delete(keyText(home.key));
-    this.sendValue(home.key, home.to, ok, value);
-    if (home.more !== null) for (const to of home.more) this.sendValue(home.key, to, ok, value);
+    this.sendValue(home.key, home.to, ok, value, home.core);
+    if (home.more !== null) for (const to of home.more) this.sendValue(home.key, to, ok, value, home.core);
   }
 
-  private sendValue(key: FutureKey, to: NodeId, ok: boolean, value: unknown): void {
+  /** `source`: the future whose value this is, when known (it names the value in a CopyError). */
+  private sendValue(key: FutureKey, to: NodeId, ok: boolean, value: unknown, source?: FutureCore): void {
     const link = to === this.self ? this.linkTo(to) : this.links.get(to);
     if (link === undefined || link.isClosed) return;
     if (
@@ -686,47 +540,24 @@ export class NodeRuntime {
       link.sendValue(key[0], key[1], ok, value, false); // the common case: nothing to encode
       return;
     }
-    const state = { enc: false };
-    let encoded: unknown;
+    let encoded: { value: unknown; enc: boolean };
     try {
-      encoded = this.encode(value, to, state, new Set());
+      encoded = encodeValue(this, value, to);
     } catch (error) {
       ok = false;
-      state.enc = true;
-      encoded = this.encode(this.copyError(error, 'A result', undefined), to, state, new Set());
+      const subject = source === undefined ? 'A result' : `The result of ${source.description}`;
+      encoded = encodeValue(this, toCopyError(error, subject, undefined), to);
     }
-    link.sendValue(key[0], key[1], ok, encoded, state.enc);
+    link.sendValue(key[0], key[1], ok, encoded.value, encoded.enc, source);
   }
 
   /** Replace `Encoded` records in a received value (mutated in place: it is a fresh clone). */
   decode(value: unknown, from: NodeId): unknown {
-    if (value === null || typeof value !== 'object') return value;
-    const record = value as Partial<Encoded> & Record<string, unknown>;
-    switch (record.$ma) {
-      case 'ref':
-        return this.importRef(record as Extract<Encoded, { $ma: 'ref' }>);
-      case 'future':
-        return this.importFuture(record as Extract<Encoded, { $ma: 'future' }>);
-      case 'error':
-        return this.importError(record as EncodedError, from);
-    }
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) value[i] = this.decode(value[i], from);
-    } else if (value instanceof Map) {
-      const entries = [...value].map(([k, v]) => [this.decode(k, from), this.decode(v, from)] as const);
-      value.clear();
-      for (const [k, v] of entries) value.set(k, v);
-    } else if (value instanceof Set) {
-      const items = [...value].map((v) => this.decode(v, from));
-      value.clear();
-      for (const v of items) value.add(v);
-    } else if (Object.getPrototypeOf(value) === Object.prototype) {
-      for (const key of Object.keys(value)) record[key] = this.decode(record[key], from);
-    }
-    return value;
+    return decodeValue(this, value, from);
   }
 
-  private importRef(ref: Extract<Encoded, { $ma: 'ref' }>): object {
+  /** WirePort: the stub for a received reference (one per object). */
+  importRef(ref: EncodedRef): object {
     if (ref.node === this.self) {
       const local = this.hosted.get(ref.id);
       if (local !== undefined && 'stub' in local) return local.stub;
@@ -740,7 +571,8 @@ export class NodeRuntime {
     return stub;
   }
 
-  private importFuture(ref: Extract<Encoded, { $ma: 'future' }>): object {
+  /** WirePort: the future for a received future record. */
+  importFuture(ref: EncodedFuture): object {
     const text = keyText(ref.key);
     if (ref.key[0] === this.self) {
       const own = this.calls.get(ref.key[1]);
@@ -774,23 +606,42 @@ export class NodeRuntime {
     return received.proxy;
   }
 
-  private importError(record: EncodedError, from: NodeId): Error {
-    const error = new RemoteError(record.message, from);
-    Object.defineProperty(error, 'name', { value: record.name, writable: true, configurable: true });
-    for (const [k, v] of Object.entries(record.fields)) {
-      (error as unknown as Record<string, unknown>)[k] = this.decode(v, from);
+  /**
+   * Given to every link (`Link` option `onUnsendable`): an entry structured clone refused at
+   * the link's flush fails that one call. A call rejects its caller's future with a
+   * `CopyError` naming the argument; a value is replaced by that error; anything else is
+   * dropped with a warning. The other entries of the batch are sent as they were.
+   */
+  readonly onUnsendable: Unsendable = (link, entry, error, source) => {
+    const tag = entry[0];
+    if (tag === CALL || tag === FTCALL) {
+      const rid = entry[1] as number;
+      const call = this.calls.get(rid);
+      if (call === undefined) return undefined;
+      this.calls.delete(rid);
+      this.resendable.delete(rid);
+      this.unverified.delete(rid);
+      if (this.calls.size === 0) this.workChanged();
+      link.release();
+      const args = (entry[4] as unknown[] | null) ?? [];
+      call.reject(unsendable(args, error, (i) => `Argument ${i} of ${call.description}`, true));
+      return undefined;
     }
-    if (record.hasCause) {
-      Object.defineProperty(error, 'cause', {
-        value: this.decode(record.cause, from),
-        writable: true,
-        configurable: true,
-      });
+    if (tag === VALUE) {
+      const subject =
+        source === undefined
+          ? `The result of call ${String(entry[2])} of node ${String(entry[1])}`
+          : `The result of ${source.description}`;
+      const copyError = unsendable([entry[4]], error, () => subject, false);
+      const encoded = encodeValue(this, copyError, link.node);
+      return [VALUE, entry[1], entry[2], false, encoded.value, encoded.enc];
     }
-    const local = error.stack?.split('\n').slice(1).join('\n') ?? '';
-    error.stack = `${record.stack ?? `${record.name}: ${record.message}`}\n    --- thrown on node ${from}, received on node ${this.self} ---\n${local}`;
-    return error;
-  }
+    process.emitWarning(
+      `multiactive: node ${this.self} dropped a message to node ${link.node} that cannot be copied: ${String(error)}`,
+      { code: 'MULTIACTIVE_WIRE' },
+    );
+    return undefined;
+  };
 
   // ------------------------------------------------------------ incoming messages
 
@@ -1293,7 +1144,7 @@ export class NodeRuntime {
   /** Register `core` (computed here) as the home of `key`, first destination `to`. */
   private awaitForHome(key: FutureKey, core: FutureCore, to: NodeId): void {
     if (core.settled) {
-      this.sendValue(key, to, core.outcome === 1, core.value);
+      this.sendValue(key, to, core.outcome === 1, core.value, core);
       return;
     }
     const home = new Home(key, core, to);
@@ -1625,10 +1476,6 @@ export function quarantineError(
 ): QuarantineError {
   const method = typeof e.method === 'number' ? (obj.methods[e.method] ?? `#${e.method}`) : e.method;
   return new QuarantineError(e.quarantined ?? 'quarantined', obj.id, method, e.dseq);
-}
-
-class NotWireable extends Error {
-  readonly path: string[] = [];
 }
 
 /** This isolate's node runtime. */

@@ -19,10 +19,10 @@ setLocalNode(init.node, init.node * ID_STRIDE);
 
 const onBatch = node.onBatch.bind(node);
 // The parent port keeps this thread alive until the main thread ends it.
-node.addLink(new Link(MAIN_NODE, parentPort, onBatch, { keepAlive: true }));
+node.addLink(new Link(MAIN_NODE, parentPort, onBatch, { keepAlive: true, onUnsendable: node.onUnsendable }));
 
 node.onPeer = (peer, port) => {
-  node.addLink(new Link(peer, port, onBatch));
+  node.addLink(new Link(peer, port, onBatch, { onUnsendable: node.onUnsendable }));
   port.on('close', () => node.nodeLost(peer, 'closed its channel'));
 };
 

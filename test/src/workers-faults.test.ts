@@ -274,7 +274,7 @@ describe('errors and values across nodes', () => {
     const relay = newActive(Relay, [], { node: steady });
     const error = await rejectionOf(relay.handBack(), 'handBack');
     expect(error.name).toBe('CopyError');
-    expect(error.message).toMatch(/result cannot be copied.*function/);
+    expect(error.message).toMatch(/The result of Relay#\d+\.handBack cannot be copied.*function/);
     expect(await relay.echo('ok')).toBe('ok');
   });
 
