@@ -33,7 +33,13 @@ import {
   type TransformHooks,
   type Walker,
 } from '../values/walk.js';
-import type { EncodedError, EncodedFuture, EncodedRef, NodeId } from './protocol.js';
+import {
+  type EncodedError,
+  type EncodedFuture,
+  type EncodedRef,
+  MAX_NODES,
+  type NodeId,
+} from './protocol.js';
 
 /** What the codec needs of the node runtime. */
 export interface WirePort {
@@ -44,11 +50,15 @@ export interface WirePort {
   futureRecord(core: FutureCore, to: NodeId): EncodedFuture;
   /** The stub for a received reference. */
   importRef(record: EncodedRef): object;
-  /** The future for a received future record. */
-  importFuture(record: EncodedFuture): object;
+  /** The future for a received future record, sent by node `from`. */
+  importFuture(record: EncodedFuture, from: NodeId): object;
   /** An error rebuilt from the wire, thrown on node `from`. */
   remoteError(message: string, from: NodeId): Error;
 }
+
+/** A node id: an integer in [0, MAX_NODES). */
+const isNodeId = (v: unknown): v is NodeId =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < MAX_NODES;
 
 /** postMessage takes a platform object if structured clone does. */
 function checkCloneable(value: object): void {
@@ -239,13 +249,32 @@ class Decoder implements ReviveHooks {
   release(): void {
     spareDecoder = this;
   }
+  /**
+   * A record is believed only if it has its fields, of their kinds (a message may come from a
+   * worker's own code): anything else with a `$ma` key is left a plain object.
+   */
   record(o: Record<string, unknown>, r: Revive): unknown {
     switch (o.$ma) {
       case 'ref':
+        if (!isNodeId(o.node) || typeof o.id !== 'number' || typeof o.className !== 'string')
+          return NOT_RECORD;
         return this.port.importRef(o as unknown as EncodedRef);
-      case 'future':
-        return this.port.importFuture(o as unknown as EncodedFuture);
+      case 'future': {
+        const key = o.key;
+        if (
+          !isNodeId(o.home) ||
+          !Array.isArray(key) ||
+          key.length !== 2 ||
+          !isNodeId(key[0]) ||
+          typeof key[1] !== 'number'
+        ) {
+          return NOT_RECORD;
+        }
+        return this.port.importFuture(o as unknown as EncodedFuture, this.from);
+      }
       case 'error':
+        if (typeof o.name !== 'string' || typeof o.message !== 'string') return NOT_RECORD;
+        if (o.fields === null || typeof o.fields !== 'object') return NOT_RECORD;
         return importError(this.port, o as unknown as EncodedError, this.from, r);
       default:
         return NOT_RECORD;

@@ -124,6 +124,19 @@ class CallFuture extends FutureCore {
 class ReceivedFuture extends NamedFutureCore {
   readonly home: NodeId;
   readonly key: FutureKey;
+  /**
+   * Other nodes that sent this future here: besides its home, each may deliver its value (the
+   * `late` path of the protocol above), and no other node may.
+   */
+  senders: NodeId[] | null = null;
+  /** Node `from` may deliver this future's value (see `senders`). */
+  mayDeliver(from: NodeId): boolean {
+    return from === this.home || from === MAIN_NODE || this.senders?.includes(from) === true;
+  }
+  addSender(from: NodeId): void {
+    if (from === this.home || this.senders?.includes(from) === true) return;
+    (this.senders ??= []).push(from);
+  }
   constructor(home: NodeId, key: FutureKey) {
     super(`future ${key[0]}:${key[1]} (computed on node ${home})`);
     this.home = home;
@@ -225,7 +238,7 @@ export class NodeRuntime implements WirePort {
    * Values that arrived before their future (the value travels home -> receiver, the future
    * sender -> receiver: two channels, no order between them). Bounded: the oldest go first.
    */
-  private readonly early = new Map<number, { ok: boolean; value: unknown; enc: boolean }>();
+  private readonly early = new Map<number, { from: NodeId; ok: boolean; value: unknown; enc: boolean }>();
   /**
    * Values of calls to recoverable objects that came from another node than the call's target
    * (its new host, before `ft.moved` arrived): by rid, checked when the object moves. Bounded.
@@ -572,7 +585,7 @@ export class NodeRuntime implements WirePort {
   }
 
   /** WirePort: the future for a received future record. */
-  importFuture(ref: EncodedFuture): object {
+  importFuture(ref: EncodedFuture, from: NodeId): object {
     const text = keyText(ref.key);
     if (ref.key[0] === this.self) {
       const own = this.calls.get(ref.key[1]);
@@ -583,9 +596,16 @@ export class NodeRuntime implements WirePort {
       if (core !== undefined) return core.proxy;
     }
     let received = this.received.get(text);
-    if (received === undefined) {
+    if (received !== undefined) received.addSender(from);
+    else {
       received = new ReceivedFuture(ref.home, ref.key);
-      const early = this.early.get(text);
+      received.addSender(from);
+      let early = this.early.get(text);
+      // A value that came first is believed only from a node that may deliver it.
+      if (early !== undefined && !received.mayDeliver(early.from)) {
+        this.early.delete(text);
+        early = undefined;
+      }
       const homeLink = this.links.get(ref.home);
       if (early !== undefined) {
         this.early.delete(text);
@@ -1160,7 +1180,6 @@ export class NodeRuntime implements WirePort {
     value: unknown,
     enc: boolean,
   ): void {
-    let core: FutureCore | undefined;
     if (origin === this.self) {
       const call = this.calls.get(rid);
       if (call !== undefined) {
@@ -1178,22 +1197,24 @@ export class NodeRuntime implements WirePort {
         return;
       }
     }
+    const key = numericKey(origin, rid);
+    const core = this.received.get(key);
     if (core === undefined) {
-      const key = numericKey(origin, rid);
-      core = this.received.get(key);
-      this.received.delete(key);
-    }
-    if (core === undefined) {
-      // The future itself may not have arrived yet: keep the value for it (bounded).
-      const key = numericKey(origin, rid);
+      // The future itself may not have arrived yet: keep the value for it (bounded), with who
+      // sent it (believed when the future arrives only if that node may deliver it).
       if (!this.early.has(key)) {
         if (this.early.size >= EARLY_VALUES) this.early.delete(this.early.keys().next().value as number);
-        this.early.set(key, { ok, value, enc });
+        this.early.set(key, { from: sender.node, ok, value, enc });
       }
       return;
     }
+    if (!core.mayDeliver(sender.node)) {
+      this.dropped(sender, `a value for future ${origin}:${rid}, which node ${sender.node} may not deliver`);
+      return;
+    }
+    this.received.delete(key);
     if (core.settled) return; // a duplicate
-    const decoded = enc ? this.decode(value, (core as ReceivedFuture).home) : value;
+    const decoded = enc ? this.decode(value, core.home) : value;
     if (ok) core.resolve(decoded);
     else core.reject(decoded);
   }

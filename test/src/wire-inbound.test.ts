@@ -6,7 +6,7 @@
  */
 import { createWorkerNode, type MultiactiveEvent, newActive, onEvent, shutdown } from 'multiactive';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Poster } from '../fixtures/posters.js';
+import { Forwarder, Poster } from '../fixtures/posters.js';
 import { Gate } from '../fixtures/scenarios.js';
 import { Counter } from '../fixtures/workers.js';
 
@@ -88,6 +88,41 @@ describe('messages a worker posts on its own', () => {
     gate.open('the real value');
     expect(await waiting).toBe('the real value');
     expect(await poster.ping()).toBe('pong');
+  });
+
+  it('a spoofed value does not settle a future received from another node, before or after it arrives', async () => {
+    const [w1, w2, w3] = [createWorkerNode(), createWorkerNode(), createWorkerNode()];
+    const poster = newActive(Poster, [], { node: w1 });
+    const gate = newActive(Gate, [], { node: w2 });
+    const forwarder = newActive(Forwarder, [], { node: w3 });
+    expect(await gate.ready()).toBe(true);
+    expect(await poster.ping()).toBe('pong');
+    // Values for every future w3 may have numbered, as if w1 computed them: some arrive
+    // before the future does (kept aside, then not believed), some after (dropped).
+    const spoofs = (): unknown[] => [
+      ...Array.from({ length: 50 }, (_, rid) => [VALUE, w3.id, rid, true, 'spoofed', false]),
+      [OTHER, { t: 'the end of the spoofs' }],
+    ];
+    const marker = (): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the marker was not dropped within 10 s')), 10_000);
+        const off = onEvent((e) => {
+          if (e.type !== 'message.dropped' || !e.reason.includes('the end of the spoofs')) return;
+          clearTimeout(timer);
+          off();
+          resolve();
+        });
+      });
+    let marked = marker();
+    void poster.post(spoofs());
+    await marked;
+    // A future computed on w2, handed to the main thread by w3.
+    const { future: passed } = (await forwarder.pass(gate)) as { future: PromiseLike<unknown> };
+    marked = marker();
+    void poster.post(spoofs());
+    await marked;
+    gate.open('the real value');
+    expect(await passed).toBe('the real value');
   });
 
   it("messages only the main thread sends are not believed from a worker ('ft.lost', 'ft.moved', a whole-node 'terminate')", async () => {
