@@ -682,23 +682,36 @@ export class NodeRuntime implements WirePort {
       const tag = batch[i];
       let problem: string | undefined;
       try {
-        if (tag === CALL) {
+        if (tag === CALL || tag === FTCALL) {
+          // CALL and FTCALL (a call with a deterministic key) share their first fields.
           const rid = batch[i + 1];
           const id = batch[i + 2];
           const method = batch[i + 3];
           const args = batch[i + 4];
           const enc = batch[i + 5];
-          i += 6;
+          const key = tag === FTCALL ? batch[i + 6] : undefined;
+          i += tag === FTCALL ? 7 : 6;
           if (
             i > length ||
             typeof rid !== 'number' ||
             typeof id !== 'number' ||
             (typeof method !== 'string' && typeof method !== 'number') ||
             (args !== null && !Array.isArray(args)) ||
-            typeof enc !== 'boolean'
+            typeof enc !== 'boolean' ||
+            (tag === FTCALL && typeof key !== 'string')
           ) {
-            problem = 'a malformed call entry';
-          } else this.onCall(from.node, rid, id, method, (args as unknown[] | null) ?? NO_ARGS.value, enc);
+            problem = tag === CALL ? 'a malformed call entry' : 'a malformed keyed call entry';
+          } else {
+            this.onCall(
+              from.node,
+              rid,
+              id,
+              method,
+              (args as unknown[] | null) ?? NO_ARGS.value,
+              enc,
+              key as string | undefined,
+            );
+          }
         } else if (tag === VALUE) {
           const origin = batch[i + 1];
           const rid = batch[i + 2];
@@ -714,27 +727,6 @@ export class NodeRuntime implements WirePort {
           ) {
             problem = 'a malformed value entry';
           } else this.onValue(from, origin, rid, ok, batch[i - 2], enc);
-        } else if (tag === FTCALL) {
-          const rid = batch[i + 1];
-          const id = batch[i + 2];
-          const method = batch[i + 3];
-          const args = batch[i + 4];
-          const enc = batch[i + 5];
-          const key = batch[i + 6];
-          i += 7;
-          if (
-            i > length ||
-            typeof rid !== 'number' ||
-            typeof id !== 'number' ||
-            (typeof method !== 'string' && typeof method !== 'number') ||
-            (args !== null && !Array.isArray(args)) ||
-            typeof enc !== 'boolean' ||
-            typeof key !== 'string'
-          ) {
-            problem = 'a malformed keyed call entry';
-          } else {
-            this.onCall(from.node, rid, id, method, (args as unknown[] | null) ?? NO_ARGS.value, enc, key);
-          }
         } else if (tag === FTLOG) {
           i += 9;
           const id = batch[i - 8];

@@ -54,6 +54,7 @@ import {
   type Plan,
   takeAsked,
 } from '../fixtures/liveness.js';
+import { Timeout, within as withTimeout } from '../support/within.js';
 
 const fixture = new URL('../fixtures/liveness.ts', import.meta.url);
 /** A run (all its root calls) must finish within this; the runs are tiny. */
@@ -92,24 +93,6 @@ afterAll(async () => {
   await shutdown({ immediate: true });
   rmSync(dir, { recursive: true, force: true });
 });
-
-class Timeout extends Error {}
-
-function withTimeout<T>(p: PromiseLike<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Timeout(`${what}: not settled within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}
 
 /** What the deadlock detector and the schedulers say about stuck objects (for failure messages). */
 async function diagnose(objects: readonly Active<LiveNode>[], local: readonly boolean[]): Promise<string> {

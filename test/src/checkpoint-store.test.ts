@@ -34,6 +34,7 @@ import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vites
 import { defaultCheckpointKey } from '../../src/checkpoint/keys.js';
 import { STALE_TEMPORARY_MS } from '../../src/checkpoint/store.js';
 import { KeyProbe } from '../fixtures/stores.js';
+import { within } from '../support/within.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -45,23 +46,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'multiactive-store-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** Settle within `ms` or fail: "it settles" made checkable. */
-function within<T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-    Promise.resolve(promise).then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** The rejection of `promise` within `ms`, or a failure if it fulfils or hangs. */

@@ -27,6 +27,7 @@ import {
 } from 'multiactive';
 import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { Hanger, Knot } from '../fixtures/shutdown.js';
+import { within } from '../support/within.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -43,23 +44,6 @@ afterEach(async () => {
 afterAll(async () => {
   await Promise.all(threads.map((t) => t.terminate()));
 });
-
-/** Settle within `ms` or fail: "it ends" made checkable. */
-function within<T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-    Promise.resolve(promise).then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 /** The rejection of `promise` within `ms`, or a failure if it fulfils or hangs. */
 function rejectionOf(promise: PromiseLike<unknown>, what: string, ms = 5000): Promise<Error> {

@@ -25,6 +25,7 @@ import {
 } from 'multiactive';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WireGate, WireHolder, WireProbe } from '../fixtures/wire.js';
+import { within as withTimeout } from '../support/within.js';
 
 const CALL_MS = 5_000;
 const NUM_RUNS = Number(process.env.MULTIACTIVE_WIRE_RUNS ?? 150);
@@ -42,22 +43,6 @@ const uncaught: string[] = [];
 const onUncaught = (error: unknown): void => {
   uncaught.push(String(error));
 };
-
-function withTimeout<T>(p: PromiseLike<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}
 
 /** A main-thread call to worker b, pending until its gate (a main-thread object) opens. */
 interface Held {

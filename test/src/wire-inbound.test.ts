@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Forwarder, Poster } from '../fixtures/posters.js';
 import { Gate } from '../fixtures/scenarios.js';
 import { Counter } from '../fixtures/workers.js';
+import { within } from '../support/within.js';
 
 const dropped: Extract<MultiactiveEvent, { type: 'message.dropped' }>[] = [];
 let stop: () => void;
@@ -25,6 +26,24 @@ afterAll(async () => {
 // Tags of the flat batch entries (protocol.ts): CALL 1, VALUE 2, OTHER 3, FTCALL 4, FTLOG 5.
 const VALUE = 2;
 const OTHER = 3;
+
+/**
+ * Resolves when the main thread has dropped the marker message a test posts last: every message
+ * posted before it on that port was handled by then (one port, in order).
+ */
+function markerDropped(): Promise<void> {
+  return within(
+    new Promise<void>((resolve) => {
+      const off = onEvent((e) => {
+        if (e.type !== 'message.dropped' || !e.reason.includes('the end of the spoofs')) return;
+        off();
+        resolve();
+      });
+    }),
+    10_000,
+    'the marker message being dropped',
+  );
+}
 
 describe('messages a worker posts on its own', () => {
   it('malformed ones are dropped with an event; both nodes go on serving', async () => {
@@ -74,15 +93,7 @@ describe('messages a worker posts on its own', () => {
       false,
     ]);
     spoofs.push([OTHER, { t: 'the end of the spoofs' }]);
-    const marked = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the marker was not dropped within 10 s')), 10_000);
-      const off = onEvent((e) => {
-        if (e.type !== 'message.dropped' || !e.reason.includes('the end of the spoofs')) return;
-        clearTimeout(timer);
-        off();
-        resolve();
-      });
-    });
+    const marked = markerDropped();
     void poster.post(spoofs);
     await marked;
     gate.open('the real value');
@@ -103,22 +114,12 @@ describe('messages a worker posts on its own', () => {
       ...Array.from({ length: 50 }, (_, rid) => [VALUE, w3.id, rid, true, 'spoofed', false]),
       [OTHER, { t: 'the end of the spoofs' }],
     ];
-    const marker = (): Promise<void> =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('the marker was not dropped within 10 s')), 10_000);
-        const off = onEvent((e) => {
-          if (e.type !== 'message.dropped' || !e.reason.includes('the end of the spoofs')) return;
-          clearTimeout(timer);
-          off();
-          resolve();
-        });
-      });
-    let marked = marker();
+    let marked = markerDropped();
     void poster.post(spoofs());
     await marked;
     // A future computed on w2, handed to the main thread by w3.
     const { future: passed } = (await forwarder.pass(gate)) as { future: PromiseLike<unknown> };
-    marked = marker();
+    marked = markerDropped();
     void poster.post(spoofs());
     await marked;
     gate.open('the real value');

@@ -40,6 +40,7 @@ import { Controller, Gate } from '../fixtures/scenarios.js';
 import { SLOW_IMPORT_CHANNEL, SlowlyImported } from '../fixtures/slow-import.js';
 import { Counter } from '../fixtures/workers.js';
 import { NodeTrace, objectIdOf } from '../support/node-trace.js';
+import { within } from '../support/within.js';
 
 // The automatic pool has one worker per core: pretend there are two, whatever the machine.
 vi.mock('node:os', async (importOriginal) => ({
@@ -55,23 +56,6 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
  */
 const exitOf = (worker: Worker): Promise<number> =>
   new Promise((resolve) => worker.once('exit', (code: number) => resolve(code)));
-
-/** Settle within `ms` or fail: "without hanging" made checkable. */
-function within<T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-    Promise.resolve(promise).then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 /** The rejection of `promise` (within 5 s), or a failure if it fulfils. */
 async function rejectionOf(promise: PromiseLike<unknown>, what: string): Promise<Error> {

@@ -6,26 +6,11 @@
 import { type Active, createWorkerNode, newActive, shutdown, workerNodes } from 'multiactive';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Counter, RingNode, RingSink, sinkReached } from '../fixtures/workers.js';
+import { within } from '../support/within.js';
 
 afterAll(async () => {
   await shutdown({ immediate: true });
 });
-
-function within<T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-    Promise.resolve(promise).then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 describe('references between objects of one worker node', () => {
   it('a reference given to an object of the same node, once both exist, is called there', async () => {
