@@ -126,6 +126,12 @@ export type Wire =
       readonly dseq: number;
       readonly phase: 'ready' | 'active' | 'waiting' | 'done';
     }
+  /**
+   * Host to main, as the node ends by its own code (`process.exit()`, or an uncaught error):
+   * the journaled delivery `dseq` of recoverable object `id` was running (its code, or code in
+   * its async context) and is what ends it (src/node/recovery.ts, quarantine).
+   */
+  | { readonly t: 'ft.dying'; readonly id: number; readonly dseq: number }
   /** Main to all: node `node` is handled; calls to its objects that were not recovered fail. */
   | { readonly t: 'ft.lost'; readonly node: NodeId; readonly recovered: readonly number[] };
 
@@ -272,6 +278,7 @@ const WIRE_FIELDS: { readonly [T in Wire['t']]: Readonly<Record<string, Check>> 
   'ft.trim': { id: isNumber, dseq: isNumber, pending: listOf(isNumber) },
   'ft.lost': { node: isNumber, recovered: listOf(isNumber) },
   'node.busy': { on: isBoolean },
+  'ft.dying': { id: isNumber, dseq: isNumber },
   'ft.replay': {
     id: isNumber,
     dseq: isNumber,
@@ -297,6 +304,7 @@ export const TO_MAIN_ONLY: ReadonlySet<Wire['t']> = new Set<Wire['t']>([
   'waits.facts',
   'ft.checkpointed',
   'ft.replay',
+  'ft.dying',
   'node.busy',
 ]);
 

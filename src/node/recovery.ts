@@ -24,9 +24,12 @@
  *      worker's `exit` event, after Node has delivered what it posted: the main thread
  *      starts a fresh worker (with the dead one's options) and creates each recoverable object
  *      of the dead node there under its old id, restoring its newest checkpoint (if it has
- *      one), with the journal. Two bounds keep a fault from looping: the host reports when each
- *      replayed delivery runs, waits by necessity and ends (`ft.replay`, sent at once, before it
- *      runs), and a delivery that was running when its node died during two replays is quarantined:
+ *      one), with the journal. Two bounds keep a fault from looping. A node that ends by its own
+ *      code (`process.exit()`, an uncaught error) names, from its exit handlers, the journaled
+ *      call that was running (`ft.dying`); a call named twice is quarantined (a node out of
+ *      memory names no one: the host reports each replayed delivery running, waiting and done,
+ *      `ft.replay`, and one running at three such deaths is quarantined; a node terminated from
+ *      outside blames no call):
  *      its caller gets a `QuarantineError`, the new host skips it (and answers a resend or a
  *      repeated key with that error), the object goes on from the state before it. And an
  *      object whose node died 8 times in a row without progress (never back, no durable
@@ -57,12 +60,20 @@ import type { JournalEntry, NodeId } from './protocol.js';
 import { node, quarantineError } from './runtime.js';
 
 /**
- * A delivery running when its node died during this many replays of it is quarantined. The
- * first death of a call may be anyone's (a kill from outside, another request), and a replayed
- * call that waits by necessity at a death is not running, so it does not count: a call found
- * running at two deaths in its replays is taken to be what kills its node.
+ * A call is quarantined when it ended its node this many times: the dying node names the
+ * journaled call that was running when its own code ended it (`ft.dying`: `process.exit()`, an
+ * uncaught error, in that call's code or async context). So a call that ends its node each time
+ * it runs ends it in its first run and in its first replay, then is quarantined.
  */
 const QUARANTINE_AFTER = 2;
+
+/**
+ * A node that runs out of memory names no call (no handler runs). A replayed call that was
+ * running at that many such deaths is quarantined: more than for a named call, since running
+ * is known only from the host's last word (`ft.replay`), which may be a step behind, and an
+ * allocation that kills the node may be another call's.
+ */
+const QUARANTINE_AFTER_OOM = 3;
 
 /**
  * An object whose node died this many times in a row without progress (it was never back:
@@ -90,8 +101,12 @@ interface Journal {
   entries: JournalEntry[];
   /** Replayed deliveries running on its host now (`ft.replay` active, not waiting by necessity). */
   readonly replaying: Set<number>;
-  /** Per delivery: deaths of its host while it was running in a replay. */
+  /** Per delivery: deaths of its host it caused (named by the dying host). */
   readonly strikes: Map<number, number>;
+  /** Per delivery: deaths of its host by running out of memory while it ran in a replay. */
+  readonly suspicions: Map<number, number>;
+  /** The delivery the dying host named (`ft.dying`), for the death about to be handled. */
+  blamed: number | undefined;
   /** Deaths of its host since it last made progress. */
   deaths: number;
 }
@@ -124,6 +139,8 @@ export function registerRecoverable(object: {
     entries: [],
     replaying: new Set(),
     strikes: new Map(),
+    suspicions: new Map(),
+    blamed: undefined,
     deaths: 0,
   });
 }
@@ -142,6 +159,10 @@ node.onJournalEntry = (from, id, entry) => {
 node.onJournal = (from, message) => {
   const journal = journals.get(message.id);
   if (journal === undefined || journal.host !== from) return;
+  if (message.t === 'ft.dying') {
+    journal.blamed = message.dseq;
+    return;
+  }
   if (message.t === 'ft.replay') {
     if (message.phase === 'active') journal.replaying.add(message.dseq);
     else journal.replaying.delete(message.dseq);
@@ -154,6 +175,7 @@ node.onJournal = (from, message) => {
   const kept = (dseq: number): boolean => dseq > message.dseq || pending.has(dseq);
   journal.entries = journal.entries.filter((e) => kept(e.dseq));
   for (const dseq of journal.strikes.keys()) if (!kept(dseq)) journal.strikes.delete(dseq);
+  for (const dseq of journal.suspicions.keys()) if (!kept(dseq)) journal.suspicions.delete(dseq);
   // Its deliveries up to there will not be replayed, except the pending ones: receivers may
   // forget the results of the calls the others made. The pending ones had not started at the
   // capture, so they make their calls afterwards, and a recovery from this checkpoint replays
@@ -242,19 +264,26 @@ export function recoverNode(lost: NodeId, reason: string, startNode: () => { id:
 function survives(j: Journal, reason: string): boolean {
   j.deaths++;
   const quarantined = new Set<number>();
-  for (const dseq of j.replaying) {
-    const strikes = (j.strikes.get(dseq) ?? 0) + 1;
-    j.strikes.set(dseq, strikes);
-    if (strikes >= QUARANTINE_AFTER) quarantined.add(dseq);
+  if (j.blamed !== undefined) {
+    const strikes = (j.strikes.get(j.blamed) ?? 0) + 1;
+    j.strikes.set(j.blamed, strikes);
+    if (strikes >= QUARANTINE_AFTER) quarantined.add(j.blamed);
+  } else if (/out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(reason)) {
+    for (const dseq of j.replaying) {
+      const suspicions = (j.suspicions.get(dseq) ?? 0) + 1;
+      j.suspicions.set(dseq, suspicions);
+      if (suspicions >= QUARANTINE_AFTER_OOM) quarantined.add(dseq);
+    }
   }
+  j.blamed = undefined;
   j.replaying.clear();
   if (quarantined.size > 0) {
     j.entries = j.entries.map((e) => {
       if (!quarantined.has(e.dseq) || e.quarantined !== undefined) return e;
       const method = typeof e.method === 'number' ? (j.methods[e.method] ?? `#${e.method}`) : e.method;
       const message =
-        `${j.className}#${j.id}.${method} (delivery ${e.dseq}) was quarantined: its node died while it ran, in ` +
-        `${QUARANTINE_AFTER} replays (last: node ${reason}). It is not run again; ` +
+        `${j.className}#${j.id}.${method} (delivery ${e.dseq}) was quarantined: it ended its node, ` +
+        `${j.strikes.get(e.dseq) ?? j.suspicions.get(e.dseq)} times (last: node ${reason}). It is not run again; ` +
         `${j.className}#${j.id} goes on from the state before it.`;
       const marked: JournalEntry = { ...e, quarantined: message };
       node.failCall(e.from, e.rid, quarantineError({ id: j.id, methods: j.methods }, marked));

@@ -281,7 +281,7 @@ export class NodeRuntime implements WirePort {
   hostsRecoverable = false;
   /** Set by src/node/recovery.ts on the main thread: the journal's messages, from node `from`. */
   onJournal:
-    | ((from: NodeId, message: Extract<Wire, { t: 'ft.checkpointed' | 'ft.replay' }>) => void)
+    | ((from: NodeId, message: Extract<Wire, { t: 'ft.checkpointed' | 'ft.replay' | 'ft.dying' }>) => void)
     | undefined;
   /** Set by src/node/recovery.ts on the main thread: a journal entry (FTLOG) for object `id`, from node `from`. */
   onJournalEntry: ((from: NodeId, id: number, entry: JournalEntry) => void) | undefined;
@@ -847,6 +847,7 @@ export class NodeRuntime implements WirePort {
         return;
       case 'ft.checkpointed':
       case 'ft.replay':
+      case 'ft.dying':
         this.onJournal?.(from.node, message);
         return;
       case 'ft.moved':

@@ -4,8 +4,8 @@
  * objects other nodes create here: it imports each class from its module and constructs it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ActiveObject, setLocalNode, shutdown } from '../active.js';
-import { enableAsyncContext, setAwaitTracking } from '../context.js';
+import { ActiveObject, Request, setLocalNode, shutdown } from '../active.js';
+import { currentWaiter, enableAsyncContext, setAwaitTracking } from '../context.js';
 import { ArgumentError } from '../errors.js';
 import { onEvent } from '../events.js';
 import '../index.js'; // the public API and its hooks, as user modules will import them
@@ -25,6 +25,24 @@ node.onPeer = (peer, port) => {
   node.addLink(new Link(peer, port, onBatch, { onUnsendable: node.onUnsendable }));
   port.on('close', () => node.nodeLost(peer, 'closed its channel'));
 };
+
+// When this node ends by its own code (process.exit(), an uncaught error), say which journaled
+// call of a recoverable object was running (its code, or code in its async context): the main
+// thread quarantines a call that ends its node twice (src/node/recovery.ts). Posted from the
+// handlers, it reaches the main thread before the worker's 'exit'. A node terminated from
+// outside, or out of memory, runs no handler and blames no call.
+let dyingSaid = false;
+const sayDying = (): void => {
+  if (dyingSaid) return;
+  dyingSaid = true;
+  const running = currentWaiter();
+  if (!(running instanceof Request) || running.dseq === 0 || !running.obj.recoverable) return;
+  const main = node.links.get(MAIN_NODE);
+  main?.send({ t: 'ft.dying', id: running.obj.id, dseq: running.dseq });
+  main?.flush();
+};
+process.on('exit', sayDying);
+process.on('uncaughtExceptionMonitor', sayDying);
 
 node.shutdownLocal = (immediate) => shutdown({ immediate });
 
