@@ -362,9 +362,15 @@ describe('fault soak: bank transfers across workers under repeated, overlapping 
         if (k.kind === 'oom' && !/memory/i.test(event.reason))
           problems.push(`node ${k.node} ran out of memory, but node.lost says: ${event.reason}`);
         // Two kills may hit one node (an overlap aimed at a node already being killed): the
-        // first one that lands names the death.
-        const codes = kills.filter((other) => other.node === k.node && other.kind === 'exit').map(exitCode);
-        if (k.kind === 'exit' && !codes.some((code) => event.reason === `exited with code ${code}`))
+        // first one that lands names the death, so the reason is checked only when every kill
+        // of this node was an exit (a terminate or an oom that landed first names its own).
+        const onNode = kills.filter((other) => other.node === k.node);
+        const codes = onNode.map(exitCode);
+        if (
+          k.kind === 'exit' &&
+          onNode.every((other) => other.kind === 'exit') &&
+          !codes.some((code) => event.reason === `exited with code ${code}`)
+        )
           problems.push(
             `node ${k.node} exited with code ${exitCode(k)}, but node.lost says: ${event.reason}`,
           );
