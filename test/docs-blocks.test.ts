@@ -6,12 +6,13 @@
  * tsx, each in a child process killed at its bound. A failure names the page and line.
  * Pages added later are picked up: the pages are listed when the test runs.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type Block,
+  brokenLinks,
   docBlocks,
   docPages,
   extractBlocks,
@@ -45,6 +46,19 @@ describe('the convention', () => {
       [14, 'module', 'm.ts'],
     ]);
     expect(() => extractBlocks('t.md', '```ts fragmnet\n```\n')).toThrow(/t\.md:1: unknown word `fragmnet`/);
+  });
+
+  it('finds links to missing pages and headings', () => {
+    const text = [
+      '# Top',
+      '',
+      'See [a](#top), [b](#nowhere), [c](docs/guide.md#2-creating-and-calling-active-objects),',
+      '[d](docs/gone.md), `[e](#in-code)` and [f](https://example.com).',
+    ].join('\n');
+    expect(brokenLinks(root, 'README.md', text)).toEqual([
+      'README.md:3: #nowhere',
+      'README.md:4: docs/gone.md',
+    ]);
   });
 
   it('names the page and line of a type error, and of a block that fails or hangs', async () => {
@@ -82,6 +96,13 @@ describe(`the docs' code blocks (${mode} decorators)`, () => {
     // The README's quick example, the worker example and its module are checked.
     expect(blocks.filter((b) => b.page === 'README.md' && b.kind === 'program')).toHaveLength(1);
     expect(blocks.some((b) => b.page === 'docs/nodes.md' && b.name === 'primes.ts')).toBe(true);
+  });
+
+  it('link to files and headings that exist', () => {
+    const broken = docPages(root).flatMap((page) =>
+      brokenLinks(root, page, readFileSync(join(root, page), 'utf8')),
+    );
+    expect(broken, broken.join('\n')).toEqual([]);
   });
 
   it('type-check in one program', () => {

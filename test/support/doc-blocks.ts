@@ -11,7 +11,7 @@
  * Blocks of other languages (sh, jsonc, text, none) are not checked.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
@@ -254,4 +254,52 @@ export async function pooled<T>(tasks: readonly (() => Promise<T>)[], limit: num
 /** Every checked block of the docs. */
 export function docBlocks(root: string): Block[] {
   return docPages(root).flatMap((page) => extractBlocks(page, readFileSync(join(root, page), 'utf8')));
+}
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+export function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+/**
+ * The relative links of one page (`[text](path#anchor)`, outside code blocks and inline code)
+ * that lead nowhere: a missing file, or an anchor no heading of the target page has. Each as
+ * `page:line: link`.
+ */
+export function brokenLinks(root: string, page: string, text: string): string[] {
+  const broken: string[] = [];
+  const anchorsOf = (markdown: string): Set<string> => {
+    const anchors = new Set<string>();
+    let inCode = false;
+    for (const line of markdown.split('\n')) {
+      if (/^\s*(`{3,}|~{3,})/.test(line)) inCode = !inCode;
+      const heading = /^#{1,6}\s+(.*)$/.exec(line);
+      if (!inCode && heading !== null) anchors.add(slug(heading[1]!));
+    }
+    return anchors;
+  };
+  let inCode = false;
+  text.split('\n').forEach((line, i) => {
+    if (/^\s*(`{3,}|~{3,})/.test(line)) inCode = !inCode;
+    if (inCode) return;
+    for (const match of line.replace(/`[^`]*`/g, '').matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = match[1]!;
+      if (/^[a-z]+:/.test(target)) continue; // https:, mailto:
+      const [path = '', anchor] = target.split('#');
+      const file = resolve(dirname(join(root, page)), path);
+      const ok =
+        path === ''
+          ? anchorsOf(text).has(anchor ?? '')
+          : existsSync(file) &&
+            (anchor === undefined ||
+              !file.endsWith('.md') ||
+              anchorsOf(readFileSync(file, 'utf8')).has(anchor));
+      if (!ok) broken.push(`${page}:${i + 1}: ${target}`);
+    }
+  });
+  return broken;
 }
