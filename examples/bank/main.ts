@@ -47,7 +47,8 @@ export async function main(print: (line: string) => void = console.log): Promise
   const faults: string[] = [];
   const stop = onEvent(
     (e: MultiactiveEvent) => {
-      if (e.type === 'node.lost') faults.push(`node ${e.node} lost (${e.reason})`);
+      // node.lost is emitted once the node's objects are recovered: put it first when printing.
+      if (e.type === 'node.lost') faults.unshift(`node ${e.node} lost (${e.reason})`);
       else if (e.type === 'object.recovered')
         faults.push(
           `  ${e.className}#${e.objectId} recovered on node ${e.node} (${e.journaled} calls journaled)`,
