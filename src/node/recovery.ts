@@ -55,7 +55,7 @@
  * created by worker nodes; futures passed as arguments to a recoverable object that settle on
  * the dead node.
  */
-import { emit, now, observed } from '../events.js';
+import { emit, type MultiactiveEvent, now, observed } from '../events.js';
 import type { JournalEntry, NodeId } from './protocol.js';
 import { node, quarantineError } from './runtime.js';
 
@@ -207,6 +207,7 @@ export function journalSizes(): Map<number, number> {
 export function recoverNode(lost: NodeId, reason: string, startNode: () => { id: NodeId }): number[] {
   const victims = [...journals.values()].filter((j) => j.host === lost && survives(j, reason));
   const recovered: number[] = [];
+  const events: Extract<MultiactiveEvent, { type: 'object.recovered' }>[] = [];
   if (victims.length > 0) {
     const fresh = startNode().id;
     for (const j of victims) {
@@ -235,7 +236,7 @@ export function recoverNode(lost: NodeId, reason: string, startNode: () => { id:
       node.objectMoved(id, fresh);
       if (observed) {
         const j = journals.get(id)!;
-        emit({
+        events.push({
           type: 'object.recovered',
           time: now(),
           objectId: id,
@@ -249,7 +250,9 @@ export function recoverNode(lost: NodeId, reason: string, startNode: () => { id:
   }
   for (const link of node.links.values()) link.send({ t: 'ft.lost', node: lost, recovered });
   node.lostSettled(lost, recovered);
+  // The loss is told before the recoveries it caused, in the order they happened to the user.
   if (observed) emit({ type: 'node.lost', time: now(), node: lost, reason, recovered });
+  for (const e of events) emit(e);
   return recovered;
 }
 

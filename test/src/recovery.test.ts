@@ -130,6 +130,11 @@ describe('recovery of a dead worker node', () => {
     >;
     expect(lostEvent.node).toBe(w.id);
     expect(lostEvent.reason).toBe('exited with code 3');
+    // The loss is told before the recoveries it caused.
+    const lostAt = events.indexOf(lostEvent);
+    const recoveredAt = events.findIndex((e) => e.type === 'object.recovered' && e.from === w.id);
+    expect(lostEvent.recovered.length).toBeGreaterThan(0);
+    expect(recoveredAt).toBeGreaterThan(lostAt);
   });
 
   it('calls in flight when the worker is terminated from outside: every future settles once, each applied once, in order', async () => {
