@@ -3,7 +3,7 @@
  * input to newActive, createWorkerNode, terminate, ...; nodes.md: the "module is unknown" error),
  * unknown methods, and a little load across two workers.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+
 import {
   ArgumentError,
   createWorkerNode,
@@ -11,10 +11,11 @@ import {
   mainNode,
   newActive,
   shutdown,
-  terminate,
   TerminatedError,
+  terminate,
   workerNodes,
 } from 'multiactive';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Counter, Plain, Recorder } from './fixtures/classes.js';
 import { rejection, within } from './fixtures/util.js';
 
@@ -39,7 +40,8 @@ async function failure(fn: () => unknown): Promise<unknown> {
   } catch (e) {
     return e;
   }
-  if (r && typeof (r as PromiseLike<unknown>).then === 'function') return rejection(r as PromiseLike<unknown>);
+  if (r && typeof (r as PromiseLike<unknown>).then === 'function')
+    return rejection(r as PromiseLike<unknown>);
   return { returned: r };
 }
 
@@ -88,7 +90,10 @@ describe('newActive with bad input', () => {
 
   it('an undecorated class with { module } is placed on a worker', async () => {
     const n = createWorkerNode();
-    const p = newActive(Plain, [], { node: n, module: new URL('./fixtures/classes.ts', import.meta.url).href });
+    const p = newActive(Plain, [], {
+      node: n,
+      module: new URL('./fixtures/classes.ts', import.meta.url).href,
+    });
     expect(await within(p.hi(), 10_000)).toBe('hi');
   });
 
@@ -217,7 +222,11 @@ describe('load across two workers', () => {
   it('4000 calls over two workers and the main thread all settle, with exact counts', async () => {
     const n1 = createWorkerNode();
     const n2 = createWorkerNode();
-    const counters = [newActive(Counter, [], { node: n1 }), newActive(Counter, [], { node: n2 }), newActive(Counter, [])];
+    const counters = [
+      newActive(Counter, [], { node: n1 }),
+      newActive(Counter, [], { node: n2 }),
+      newActive(Counter, []),
+    ];
     const recs = [newActive(Recorder, [], { node: n1 }), newActive(Recorder, [], { node: n2 })];
     const fs: PromiseLike<number>[] = [];
     let expected = [0, 0, 0];

@@ -4,8 +4,15 @@
  * object, the worker and the other calls of the same batch go on.
  */
 import { MessageChannel } from 'node:worker_threads';
+import {
+  CopyError,
+  createWorkerNode,
+  MultiactiveError,
+  newActive,
+  shutdown,
+  type WorkerNode,
+} from 'multiactive';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CopyError, createWorkerNode, MultiactiveError, newActive, shutdown, type WorkerNode } from 'multiactive';
 import { Recorder } from './fixtures/classes.js';
 import { rejection, within } from './fixtures/util.js';
 
@@ -176,7 +183,9 @@ describe('uncopyable results of an object on a worker', () => {
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).name).toBe('CopyError');
       expect((err as CopyError).argumentIndex).toBeUndefined();
-      expect((err as Error).message).toMatch(new RegExp(`The result of Recorder#\\d+\\.${method} cannot be copied`));
+      expect((err as Error).message).toMatch(
+        new RegExp(`The result of Recorder#\\d+\\.${method} cannot be copied`),
+      );
       expect(await within(a)).toBe(1);
       expect(await within(b)).toBe(2);
     });

@@ -3,8 +3,9 @@
  * of every call in flight to it with a NodeLostError that names the node and what happened; later
  * calls to its objects reject at once; other nodes keep serving.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+
 import { createWorkerNode, MultiactiveError, NodeLostError, newActive, shutdown } from 'multiactive';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Recorder, Waiter } from './fixtures/classes.js';
 import { rejection, within } from './fixtures/util.js';
 

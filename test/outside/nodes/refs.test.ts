@@ -3,7 +3,7 @@
  * admitted in call order"), references between nodes and within one node, first-class futures
  * across nodes, errors across nodes, construction failures on workers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import {
   ConstructionError,
   CopyError,
@@ -15,6 +15,7 @@ import {
   shutdown,
   type WorkerNode,
 } from 'multiactive';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broken, Recorder, Relay, Sender } from './fixtures/classes.js';
 import { rejection, within } from './fixtures/util.js';
 
@@ -135,14 +136,16 @@ describe('references across nodes', () => {
   it('a reference returned from a worker is an active reference on the main thread', async () => {
     const target = newActive(Recorder, ['back'], { node: w2 });
     const r = newActive(Recorder, [], { node: w1 });
-    const back = await within(r.echo(target));
+    const back = (await within(r.echo(target))) as typeof target;
     expect(isActive(back)).toBe(true);
     expect(await within(back.ping())).toBe('pong:back');
   });
 
   it('an object created from inside a worker on another node is usable from main', async () => {
     const relay = newActive(Relay, [], { node: w1 });
-    const made = (await within(relay.makeOn(w2.id, 'made'))) as { ref: ReturnType<typeof newActive<Recorder, [string?]>> };
+    const made = (await within(relay.makeOn(w2.id, 'made'))) as {
+      ref: ReturnType<typeof newActive<Recorder, [string?]>>;
+    };
     expect(isActive(made.ref)).toBe(true);
     expect(await within(made.ref.ping())).toBe('pong:made');
     const where = await within(made.ref.where());
@@ -205,7 +208,11 @@ describe('futures across nodes', () => {
 
   it('the same future passed to many nodes gets its value everywhere (many in flight)', async () => {
     const src = newActive(Recorder, [], { node: w2 });
-    const relays = [newActive(Relay, [], { node: w1 }), newActive(Relay, [], { node: w2 }), newActive(Relay, [])];
+    const relays = [
+      newActive(Relay, [], { node: w1 }),
+      newActive(Relay, [], { node: w2 }),
+      newActive(Relay, []),
+    ];
     const f = src.slow(40);
     const out = await within(Promise.all(relays.flatMap((r) => [r.plain(f), r.awaitNested({ f })])));
     expect(out).toEqual([40, 40, 40, 40, 40, 40]);

@@ -3,7 +3,7 @@
  * bounded, breaks deadlocks it can see, immediate wins even over a spinning worker, bad options are
  * ArgumentErrors, and objects created afterwards work normally.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+
 import {
   ArgumentError,
   createWorkerNode,
@@ -14,6 +14,7 @@ import {
   TerminatedError,
   workerNodes,
 } from 'multiactive';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Pinger, Ponger, Recorder } from './fixtures/classes.js';
 import { rejection, within } from './fixtures/util.js';
 
