@@ -25,7 +25,9 @@ process.env.OFT_BANK_DIR = tmp.dir;
 afterEach(async () => {
   await within(shutdown({ timeoutMs: 5000 }), 20000, 'shutdown');
 });
+
 import { afterAll } from 'vitest';
+
 afterAll(() => tmp.cleanup());
 
 const LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 };
@@ -38,7 +40,9 @@ interface Bank {
 }
 
 function makeBank(perNode = 2, nodeCount = 3): Bank {
-  const nodes = Array.from({ length: nodeCount }, (_, i) => createWorkerNode({ name: `bank-${i}`, resourceLimits: LIMITS }));
+  const nodes = Array.from({ length: nodeCount }, (_, i) =>
+    createWorkerNode({ name: `bank-${i}`, resourceLimits: LIMITS }),
+  );
   const accounts: Active<Account>[] = [];
   const nodeOf: number[] = [];
   for (let n = 0; n < nodeCount; n++)
@@ -54,7 +58,7 @@ interface Tx {
   from: number;
   to: number;
   n: number;
-  f: Promise<unknown>;
+  f: PromiseLike<unknown>;
 }
 
 /** A transfer between accounts on different nodes. */
@@ -67,9 +71,17 @@ function pick(bank: Bank, i: number): { from: number; to: number } {
 }
 
 async function audit(bank: Bank, txs: Tx[], label: string) {
-  const results = await within(Promise.all(txs.map((t) => settle(t.f))), 40000, `${label}: every transfer future settles`);
+  const results = await within(
+    Promise.all(txs.map((t) => settle(t.f))),
+    40000,
+    `${label}: every transfer future settles`,
+  );
   const failed = results.map((r, i) => ({ r, t: txs[i] })).filter((x) => !x.r.ok);
-  const snaps = await within(Promise.all(bank.accounts.map((a) => a.snapshot())), 20000, `${label}: snapshots`);
+  const snaps = await within(
+    Promise.all(bank.accounts.map((a) => a.snapshot())),
+    20000,
+    `${label}: snapshots`,
+  );
   const total = snaps.reduce((s, x) => s + x.balance, 0);
   // No ledger entry twice.
   for (const s of snaps) {
@@ -81,14 +93,21 @@ async function audit(bank: Bank, txs: Tx[], label: string) {
   for (const t of txs) {
     const w = snaps[t.from].ledger.filter((e) => e === `w:${t.id}:${t.n}`).length;
     const d = snaps[t.to].ledger.filter((e) => e === `d:${t.id}:${t.n}`).length;
-    expect({ id: t.id, w, d }, `${label}: transfer ${t.id} half done or repeated`).toEqual({ id: t.id, w: d, d: w });
+    expect({ id: t.id, w, d }, `${label}: transfer ${t.id} half done or repeated`).toEqual({
+      id: t.id,
+      w: d,
+      d: w,
+    });
     if (w === 1) {
       expected[t.from] -= t.n;
       expected[t.to] += t.n;
     }
   }
   expect(total, `${label}: money conserved`).toBe(INITIAL * bank.accounts.length);
-  expect(snaps.map((s) => s.balance), `${label}: balances`).toEqual(expected);
+  expect(
+    snaps.map((s) => s.balance),
+    `${label}: balances`,
+  ).toEqual(expected);
   // Recovery promises the futures stay valid: none of these transfers should fail.
   expect(
     failed.map((x) => `${x.t.id}: ${String((x.r as { error: unknown }).error)}`),
@@ -125,7 +144,10 @@ describe('bank on three workers under worker deaths', () => {
         from,
         to: t,
         n: 100,
-        f: bank.accounts[from].transfer(id, bank.accounts[t], 100, { token: join(tmp.dir, `tok-${id}`), how }),
+        f: bank.accounts[from].transfer(id, bank.accounts[t], 100, {
+          token: join(tmp.dir, `tok-${id}`),
+          how,
+        }),
       });
     };
     const recovered = (count: number) =>
@@ -165,7 +187,9 @@ describe('bank on three workers under worker deaths', () => {
     expect(await within(oom, 20000, 'oomOnce settles')).toEqual({ ok: true, value: 'survived' });
     burst(30);
     await audit(bank, txs, 'sequential');
-    const lost = rec.events.filter((e): e is Extract<MultiactiveEvent, { type: 'node.lost' }> => e.type === 'node.lost');
+    const lost = rec.events.filter(
+      (e): e is Extract<MultiactiveEvent, { type: 'node.lost' }> => e.type === 'node.lost',
+    );
     expect(lost.length).toBe(5);
     expect(rec.events.filter((e) => e.type === 'call.quarantined')).toEqual([]);
     expect(rec.events.filter((e) => e.type === 'object.unrecoverable')).toEqual([]);
@@ -199,6 +223,42 @@ describe('bank on three workers under worker deaths', () => {
     void freshNode?.worker.terminate();
     burst(40);
     await audit(bank, txs, 'overlapping');
+    rec.stop();
+  }, 90000);
+
+  it('the fresh node killed while it replays (on requests.replayed), repeatedly', async () => {
+    const bank = makeBank();
+    const rec = record();
+    const txs: Tx[] = [];
+    let seq = 0;
+    const burst = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const id = `r${seq++}`;
+        const { from, to } = pick(bank, seq);
+        const n = 1 + (seq % 7);
+        txs.push({ id, from, to, n, f: bank.accounts[from].transfer(id, bank.accounts[to], n) });
+      }
+    };
+    burst(60);
+    for (let round = 0; round < 3; round++) {
+      const recov = nextEvent('object.recovered', 20000);
+      const replayed = nextEvent('requests.replayed', 20000);
+      const victim =
+        round === 0
+          ? bank.nodes[2]
+          : nodeById(
+              (rec.events.filter((e) => e.type === 'object.recovered').at(-1) as { node: number }).node,
+            );
+      expect(victim).toBeDefined();
+      void victim!.worker.terminate();
+      burst(20);
+      const r = await recov;
+      await replayed;
+      // Kill the node that just replayed (only if it is still the live host).
+      if (round < 2) void nodeById(r.node)?.worker.terminate();
+      burst(20);
+    }
+    await audit(bank, txs, 'replay kills');
     rec.stop();
   }, 90000);
 

@@ -21,7 +21,8 @@ export function nextEvent<T extends MultiactiveEvent['type']>(
   const p = new Promise<Extract<MultiactiveEvent, { type: T }>>((resolve) => {
     stop = onEvent(
       (e) => {
-        if (e.type === type && pred(e as Extract<MultiactiveEvent, { type: T }>)) resolve(e as Extract<MultiactiveEvent, { type: T }>);
+        if (e.type === type && pred(e as Extract<MultiactiveEvent, { type: T }>))
+          resolve(e as Extract<MultiactiveEvent, { type: T }>);
       },
       { requests: 'none' },
     );

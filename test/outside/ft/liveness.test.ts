@@ -30,35 +30,44 @@ describe('checkpoints never deadlock callbacks', () => {
       // Two chains at once under a hard limit of 16 (a chain of depth 12 holds 7 slots of each object), eight otherwise.
       const width = x === 'Hard' || y === 'Hard' ? 2 : 8;
       for (const ck of [false, true])
-      it(`${where}: ${x}${ck ? '' : 'Plain'} <-> ${y}${ck ? '' : 'Plain'}, chains of depth 1..12, ${width} at once${ck ? ', checkpoint after every request' : ' (control, no checkpoints)'}`, async () => {
-        const classes = L as unknown as Record<string, typeof L.SoftOne>;
-        const rec = record();
-        const nodes = where === 'workers' ? [createWorkerNode(), createWorkerNode()] : [];
-        const a = newActive(classes[ck ? x : `${x}Plain`], [], where === 'workers' ? { node: nodes[0] } : {});
-        const b = newActive(classes[ck ? y : `${y}Plain`], [], where === 'workers' ? { node: nodes[1] } : {});
-        await a.setPeer(b as never);
-        await b.setPeer(a as never);
-        const fs: Promise<number>[] = [];
-        for (let round = 0; round < 3; round++)
-          for (let i = 0; i < width; i++) {
-            const n = 1 + ((i * 5 + round) % 12);
-            fs.push(Promise.resolve((i % 2 ? a : b).ping(n, `${round}.${i}`)));
-          }
-        // On-demand checkpoints while the chains run (local objects only: control() is per node).
-        const extra = where === 'local' && ck ? [control(a).checkpoint(), control(b).checkpoint()] : [];
-        const got = await within(Promise.all(fs), 20000, `${x}<->${y} chains complete`);
-        const expected: number[] = [];
-        for (let round = 0; round < 3; round++) for (let i = 0; i < width; i++) expected.push(1 + ((i * 5 + round) % 12));
-        expect(got).toEqual(expected);
-        await within(Promise.all(extra), 5000, 'on-demand checkpoints resolve');
-        const ca = await a.count();
-        const cb = await b.count();
-        // Each chain of depth n makes n+1 pings, n of them with a second hit.
-        const hits = expected.reduce((s, n) => s + 2 * n + 1, 0);
-        expect(ca + cb).toBe(hits);
-        const taken = rec.events.filter((e) => e.type === 'checkpoint.taken').length;
-        expect(taken > 2, 'checkpoints were taken iff declared').toBe(ck);
-        rec.stop();
-      }, 40000);
+        it(`${where}: ${x}${ck ? '' : 'Plain'} <-> ${y}${ck ? '' : 'Plain'}, chains of depth 1..12, ${width} at once${ck ? ', checkpoint after every request' : ' (control, no checkpoints)'}`, async () => {
+          const classes = L as unknown as Record<string, typeof L.SoftOne>;
+          const rec = record();
+          const nodes = where === 'workers' ? [createWorkerNode(), createWorkerNode()] : [];
+          const a = newActive(
+            classes[ck ? x : `${x}Plain`],
+            [],
+            where === 'workers' ? { node: nodes[0] } : {},
+          );
+          const b = newActive(
+            classes[ck ? y : `${y}Plain`],
+            [],
+            where === 'workers' ? { node: nodes[1] } : {},
+          );
+          await a.setPeer(b as never);
+          await b.setPeer(a as never);
+          const fs: Promise<number>[] = [];
+          for (let round = 0; round < 3; round++)
+            for (let i = 0; i < width; i++) {
+              const n = 1 + ((i * 5 + round) % 12);
+              fs.push(Promise.resolve((i % 2 ? a : b).ping(n, `${round}.${i}`)));
+            }
+          // On-demand checkpoints while the chains run (local objects only: control() is per node).
+          const extra = where === 'local' && ck ? [control(a).checkpoint(), control(b).checkpoint()] : [];
+          const got = await within(Promise.all(fs), 20000, `${x}<->${y} chains complete`);
+          const expected: number[] = [];
+          for (let round = 0; round < 3; round++)
+            for (let i = 0; i < width; i++) expected.push(1 + ((i * 5 + round) % 12));
+          expect(got).toEqual(expected);
+          await within(Promise.all(extra), 5000, 'on-demand checkpoints resolve');
+          const ca = await a.count();
+          const cb = await b.count();
+          // Each chain of depth n makes n+1 pings, n of them with a second hit.
+          const hits = expected.reduce((s, n) => s + 2 * n + 1, 0);
+          expect(ca + cb).toBe(hits);
+          const taken = rec.events.filter((e) => e.type === 'checkpoint.taken').length;
+          expect(taken > 2, 'checkpoints were taken iff declared').toBe(ck);
+          rec.stop();
+        }, 40000);
     }
 });

@@ -12,7 +12,7 @@ import {
   MultiactiveError,
   NodeLostError,
   newActive,
-  QuarantineError,
+  type QuarantineError,
   shutdown,
 } from '../../../src/index.js';
 import { BadRestore, Journaled, Poisoned } from './fixtures/bank.js';
@@ -59,7 +59,11 @@ describe('quarantine', () => {
       expect(lost.length, 'a poison call costs two nodes').toBe(2);
       rec.stop();
       // Field of the error, documented: objectId, method, delivery.
-      expect({ method: err.method, hasDelivery: typeof err.delivery === 'number', hasId: typeof err.objectId === 'number' }).toEqual({
+      expect({
+        method: err.method,
+        hasDelivery: typeof err.delivery === 'number',
+        hasId: typeof err.objectId === 'number',
+      }).toEqual({
         method,
         hasDelivery: true,
         hasId: true,
@@ -87,7 +91,9 @@ describe('quarantine', () => {
 
   it('a call that runs out of memory each time is quarantined after three deaths by memory', async () => {
     const rec = record();
-    const w = createWorkerNode({ resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 } });
+    const w = createWorkerNode({
+      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 },
+    });
     const p = newActive(Poisoned, [], { node: w });
     expect(await within(p.bump(), 10000, 'bump')).toBe(1);
     const r = await within(settle(p.oom()), 50000, 'oom settles');

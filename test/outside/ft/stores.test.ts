@@ -17,8 +17,8 @@ import {
   shutdown,
   terminate,
 } from '../../../src/index.js';
-import { Box, current } from './fixtures/stores.js';
 import * as storesFixture from './fixtures/stores.js';
+import { Box, current } from './fixtures/stores.js';
 import { record, settle, tempDir, within } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -95,14 +95,14 @@ describe('FileStore across runs', () => {
       c[c.length - 1] ^= 0xff;
       return c;
     },
-    'truncated': (b) => b.subarray(0, Math.floor(b.length / 2)),
+    truncated: (b) => b.subarray(0, Math.floor(b.length / 2)),
     'truncated by one byte': (b) => b.subarray(0, b.length - 1),
     'a bad header': (b) => {
       const c = Buffer.from(b);
       c[0] ^= 0xff;
       return c;
     },
-    'empty': () => Buffer.alloc(0),
+    empty: () => Buffer.alloc(0),
     'a byte appended': (b) => Buffer.concat([b, Buffer.from([0])]),
   };
   for (const [what, hurt] of Object.entries(damage)) {
@@ -113,7 +113,10 @@ describe('FileStore across runs', () => {
       await a.set(2);
       const info = await within(control(a).checkpoint(), 5000, 'ckpt new');
       await terminate(a);
-      const newest = files(tmp.dir).filter((f) => f.endsWith('.ckpt')).sort().at(-1)!;
+      const newest = files(tmp.dir)
+        .filter((f) => f.endsWith('.ckpt'))
+        .sort()
+        .at(-1)!;
       expect(Number(newest.match(/(\d+)\.ckpt$/)![1])).toBe(info.seq);
       const p = join(tmp.dir, newest);
       writeFileSync(p, hurt(readFileSync(p)));
@@ -140,7 +143,10 @@ describe('FileStore across runs', () => {
         })(),
       );
       if (r.ok) stored.push(key);
-      else expect((r.error as Error).name, `key ${JSON.stringify(key)}`).toMatch(/ArgumentError|CheckpointError/);
+      else
+        expect((r.error as Error).name, `key ${JSON.stringify(key)}`).toMatch(
+          /ArgumentError|CheckpointError/,
+        );
     }
     // Nothing was written outside tmp.dir.
     const after = readdirSync(parent).filter((e) => !before.has(e));
@@ -212,6 +218,7 @@ describe('duck-typed stores that misbehave', () => {
     'put returns a non-promise': () => ({ put: () => 42 }),
     'put returns undefined': () => ({ put: () => undefined }),
     'put never settles (storeTimeoutMs 300)': () => ({ put: () => new Promise(() => {}) }),
+    // biome-ignore lint/suspicious/noThenProperty: a thenable store result is the point of this case
     'put returns a thenable that never calls back': () => ({ put: () => ({ then() {} }) }),
     'list returns a non-array': () => ({ list: async () => 'nope' }),
     'list returns non-numbers': () => ({ list: async () => ['a', null] }),
@@ -227,7 +234,9 @@ describe('duck-typed stores that misbehave', () => {
       current.store = {
         put: (k, s, d) => {
           calls.put++;
-          return broken && bad.put ? (bad.put as (...a: unknown[]) => Promise<void>)(k, s, d) : base.put(k, s, d);
+          return broken && bad.put
+            ? (bad.put as (...a: unknown[]) => Promise<void>)(k, s, d)
+            : base.put(k, s, d);
         },
         list: (k) => {
           calls.list++;
