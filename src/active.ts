@@ -1365,6 +1365,11 @@ export function newActive<T extends object, A extends unknown[]>(
   if (typeof Cls !== 'function') {
     throw new ArgumentError(`newActive expects a class as first argument, got ${describe(Cls)}`);
   }
+  if (typeof Cls.prototype !== 'object' || Cls.prototype === null) {
+    throw new ArgumentError(
+      `newActive expects a class as first argument, got a function without a prototype (an arrow function, a method or a bound function): ${Cls.name || 'anonymous'}`,
+    );
+  }
   if (args !== undefined && !Array.isArray(args)) {
     throw new ArgumentError(
       `newActive expects the constructor arguments as an array (newActive(${Cls.name}, [a, b])), got ${describe(args)}`,

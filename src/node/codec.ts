@@ -16,6 +16,7 @@
  * (registering them for their forwarding, see runtime.ts) and back.
  */
 import { toCopyError } from '../copy.js';
+import { MultiactiveError } from '../errors.js';
 import type { FutureCore } from '../future.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from '../symbols.js';
 import {
@@ -52,8 +53,8 @@ export interface WirePort {
   importRef(record: EncodedRef): object;
   /** The future for a received future record, sent by node `from`. */
   importFuture(record: EncodedFuture, from: NodeId): object;
-  /** An error rebuilt from the wire, thrown on node `from`. */
-  remoteError(message: string, from: NodeId): Error;
+  /** An error rebuilt from the wire, thrown on node `from`; `name`: one of the library's. */
+  remoteError(name: string | undefined, message: string, from: NodeId): Error;
 }
 
 /** A node id: an integer in [0, MAX_NODES). */
@@ -106,6 +107,7 @@ class Encoder implements TransformHooks {
   error(error: Error, t: Walker): EncodedError {
     const fields: Record<string, unknown> = {};
     const hasCause = 'cause' in error;
+    const own = error instanceof MultiactiveError;
     const record: EncodedError = {
       $ma: 'error',
       name: error.name,
@@ -114,10 +116,12 @@ class Encoder implements TransformHooks {
       cause: undefined,
       hasCause,
       fields,
+      ...(own ? { own: true } : {}),
     };
     t.remember(error, record);
     for (const key of Object.keys(error)) {
-      if (key === 'cause' || key === 'node') continue;
+      // A RemoteError's `node` is where it was thrown: the receiver names its sender.
+      if (key === 'cause' || (key === 'node' && !own)) continue;
       try {
         fields[key] = t.errorMember((error as unknown as Record<string, unknown>)[key], key);
       } catch (refused) {
@@ -295,9 +299,12 @@ export function decodeValue(port: WirePort, value: unknown, from: NodeId): unkno
   }
 }
 
-/** The `RemoteError` for a record: its name, message, fields, cause, and both stacks. */
+/**
+ * The error for a record (the library's errors as their classes, others a `RemoteError`):
+ * its name, message, fields, cause, and both stacks.
+ */
 function importError(port: WirePort, record: EncodedError, from: NodeId, r: Revive): Error {
-  const error = port.remoteError(record.message, from);
+  const error = port.remoteError(record.own === true ? record.name : undefined, record.message, from);
   r.remember(record, error);
   Object.defineProperty(error, 'name', { value: record.name, writable: true, configurable: true });
   for (const [k, v] of Object.entries(record.fields)) {

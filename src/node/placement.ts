@@ -262,12 +262,65 @@ export interface WorkerNodeOptions {
   typescript?: boolean;
 }
 
+const RESOURCE_LIMITS = [
+  'maxYoungGenerationSizeMb',
+  'maxOldGenerationSizeMb',
+  'codeRangeSizeMb',
+  'stackSizeMb',
+];
+
+/** `createWorkerNode`'s options, checked before any thread starts. Throws `ArgumentError`. */
+function checkWorkerNodeOptions(options: WorkerNodeOptions | undefined): void {
+  if (options === undefined) return;
+  const got = (v: unknown) => (v === null ? 'null' : typeof v === 'string' ? JSON.stringify(v) : typeof v);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ArgumentError(
+      `createWorkerNode: expected options to be an object ({ name, resourceLimits, typescript }), got ${got(options)}.`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'name' && key !== 'resourceLimits' && key !== 'typescript') {
+      throw new ArgumentError(
+        `createWorkerNode: unknown option '${key}' (the options are name, resourceLimits, typescript).`,
+      );
+    }
+  }
+  const { name, resourceLimits, typescript } = options;
+  if (name !== undefined && typeof name !== 'string') {
+    throw new ArgumentError(`createWorkerNode: expected \`name\` to be a string, got ${got(name)}.`);
+  }
+  if (typescript !== undefined && typeof typescript !== 'boolean') {
+    throw new ArgumentError(
+      `createWorkerNode: expected \`typescript\` to be a boolean, got ${got(typescript)}.`,
+    );
+  }
+  if (resourceLimits === undefined) return;
+  if (resourceLimits === null || typeof resourceLimits !== 'object' || Array.isArray(resourceLimits)) {
+    throw new ArgumentError(
+      `createWorkerNode: expected \`resourceLimits\` to be an object of Node's ResourceLimits (${RESOURCE_LIMITS.join(', ')}), got ${got(resourceLimits)}.`,
+    );
+  }
+  for (const [key, value] of Object.entries(resourceLimits)) {
+    if (!RESOURCE_LIMITS.includes(key)) {
+      throw new ArgumentError(
+        `createWorkerNode: unknown resource limit '${key}' (the limits are ${RESOURCE_LIMITS.join(', ')}).`,
+      );
+    }
+    if (value !== undefined && (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))) {
+      throw new ArgumentError(
+        `createWorkerNode: expected \`resourceLimits.${key}\` to be a positive number of megabytes, got ${typeof value === 'number' ? value : got(value)}.`,
+      );
+    }
+  }
+}
+
 /**
  * Start a worker-thread node. Call it from the main thread. Objects are placed on it with
  * `newActive(Cls, args, { node })`; it starts at once and serves calls as soon as it has
  * loaded (calls made earlier wait in order).
  */
 export function createWorkerNode(options?: WorkerNodeOptions): WorkerNode {
+  checkWorkerNodeOptions(options);
   if (getLocalNode() !== MAIN_NODE) {
     throw new ArgumentError(
       'createWorkerNode() is called from the main thread; inside a worker, place objects by node id.',
@@ -349,8 +402,9 @@ function crashReason(error: unknown): string {
   if (error !== null && typeof error === 'object') {
     const { name, message, code } = error as { name?: unknown; message?: unknown; code?: unknown };
     if (typeof message === 'string' && message !== '') {
-      const label =
-        typeof name === 'string' && name !== '' ? name : typeof code === 'string' ? code : 'Error';
+      // A plain Error with a code names the code (Node's ERR_WORKER_OUT_OF_MEMORY), else its class.
+      const named = typeof name === 'string' && name !== '' && name !== 'Error';
+      const label = named ? name : typeof code === 'string' && code !== '' ? code : 'Error';
       return `${label}: ${message}`;
     }
   }

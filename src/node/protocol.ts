@@ -131,7 +131,13 @@ export type Wire =
    * the journaled delivery `dseq` of recoverable object `id` was running (its code, or code in
    * its async context) and is what ends it (src/node/recovery.ts, quarantine).
    */
-  | { readonly t: 'ft.dying'; readonly id: number; readonly dseq: number }
+  | {
+      readonly t: 'ft.dying';
+      readonly id: number;
+      readonly dseq: number;
+      /** The call had answered (code it left behind, such as a timer, ended the node). */
+      readonly answered?: boolean;
+    }
   /** Main to all: node `node` is handled; calls to its objects that were not recovered fail. */
   | { readonly t: 'ft.lost'; readonly node: NodeId; readonly recovered: readonly number[] };
 
@@ -198,6 +204,8 @@ export interface EncodedError {
   readonly hasCause: boolean;
   /** Own enumerable data fields (e.g. `code`, `argumentIndex`). */
   readonly fields: Record<string, unknown>;
+  /** One of the library's errors (a `MultiactiveError`): rebuilt as its class. */
+  readonly own?: true;
 }
 
 export type Encoded = EncodedRef | EncodedFuture | EncodedError;
@@ -278,7 +286,7 @@ const WIRE_FIELDS: { readonly [T in Wire['t']]: Readonly<Record<string, Check>> 
   'ft.trim': { id: isNumber, dseq: isNumber, pending: listOf(isNumber) },
   'ft.lost': { node: isNumber, recovered: listOf(isNumber) },
   'node.busy': { on: isBoolean },
-  'ft.dying': { id: isNumber, dseq: isNumber },
+  'ft.dying': { id: isNumber, dseq: isNumber, answered: optional(isBoolean) },
   'ft.replay': {
     id: isNumber,
     dseq: isNumber,

@@ -107,6 +107,8 @@ interface Journal {
   readonly suspicions: Map<number, number>;
   /** The delivery the dying host named (`ft.dying`), for the death about to be handled. */
   blamed: number | undefined;
+  /** The named delivery had answered its caller before its code ended the node. */
+  blamedAnswered: boolean;
   /** Deaths of its host since it last made progress. */
   deaths: number;
 }
@@ -141,6 +143,7 @@ export function registerRecoverable(object: {
     strikes: new Map(),
     suspicions: new Map(),
     blamed: undefined,
+    blamedAnswered: false,
     deaths: 0,
   });
 }
@@ -161,6 +164,7 @@ node.onJournal = (from, message) => {
   if (journal === undefined || journal.host !== from) return;
   if (message.t === 'ft.dying') {
     journal.blamed = message.dseq;
+    journal.blamedAnswered = message.answered === true;
     return;
   }
   if (message.t === 'ft.replay') {
@@ -267,10 +271,26 @@ export function recoverNode(lost: NodeId, reason: string, startNode: () => { id:
 function survives(j: Journal, reason: string): boolean {
   j.deaths++;
   const quarantined = new Set<number>();
+  let poisoned: string | undefined;
   if (j.blamed !== undefined) {
     const strikes = (j.strikes.get(j.blamed) ?? 0) + 1;
     j.strikes.set(j.blamed, strikes);
-    if (strikes >= QUARANTINE_AFTER) quarantined.add(j.blamed);
+    if (strikes >= QUARANTINE_AFTER && !j.blamedAnswered) quarantined.add(j.blamed);
+    else if (strikes >= QUARANTINE_AFTER) {
+      // It answered, then code it left (a timer) ended the node, in its run and its replay:
+      // skipping it would undo what its caller saw, replaying it ends every node.
+      const e = j.entries.find((entry) => entry.dseq === j.blamed);
+      const method =
+        e === undefined
+          ? '?'
+          : typeof e.method === 'number'
+            ? (j.methods[e.method] ?? `#${e.method}`)
+            : e.method;
+      poisoned =
+        `${j.className}#${j.id}.${method} (delivery ${j.blamed}) answered, then code it left running ended its ` +
+        `node, ${strikes} times (last: node ${reason}): it cannot be skipped (its caller saw its effects) nor ` +
+        'replayed (it ends every node), so the object is not recovered again';
+    }
   } else if (/out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(reason)) {
     for (const dseq of j.replaying) {
       const suspicions = (j.suspicions.get(dseq) ?? 0) + 1;
@@ -279,6 +299,7 @@ function survives(j: Journal, reason: string): boolean {
     }
   }
   j.blamed = undefined;
+  j.blamedAnswered = false;
   j.replaying.clear();
   if (quarantined.size > 0) {
     j.entries = j.entries.map((e) => {
@@ -304,7 +325,7 @@ function survives(j: Journal, reason: string): boolean {
       return marked;
     });
   }
-  if (j.deaths <= MAX_DEATHS_WITHOUT_PROGRESS) return true;
+  if (poisoned === undefined && j.deaths <= MAX_DEATHS_WITHOUT_PROGRESS) return true;
   journals.delete(j.id);
   if (observed) {
     emit({
@@ -313,9 +334,10 @@ function survives(j: Journal, reason: string): boolean {
       objectId: j.id,
       className: j.className,
       reason:
+        poisoned ??
         `its node died ${j.deaths} times in a row without progress (no durable checkpoint, no replayed call ` +
-        `finished; last: node ${reason}): something else than a call kills every node it gets (its constructor, ` +
-        'its restore, its module), so it is not recovered again',
+          `finished; last: node ${reason}): something else than a call kills every node it gets (its constructor, ` +
+          'its restore, its module), so it is not recovered again',
     });
   }
   return false;

@@ -32,10 +32,14 @@ import {
   nodeWork,
 } from '../active.js';
 import type { CheckpointMeta } from '../checkpoint/checkpoints.js';
+import { CheckpointError } from '../checkpoint/store.js';
 import { toCopyError } from '../copy.js';
 import {
   ArgumentError,
   ConstructionError,
+  CopyError,
+  DeadlockError,
+  DefinitionError,
   JournalFullError,
   MultiactiveError,
   QuarantineError,
@@ -97,6 +101,23 @@ export class RemoteError extends Error {
   }
 }
 
+/** The library's errors by name: rebuilt as their own classes when they cross nodes. */
+const libraryErrors = new Map<string, new (...args: never[]) => Error>(
+  [
+    MultiactiveError,
+    ArgumentError,
+    CheckpointError,
+    ConstructionError,
+    CopyError,
+    DeadlockError,
+    DefinitionError,
+    JournalFullError,
+    NodeLostError,
+    QuarantineError,
+    TerminatedError,
+  ].map((c) => [c.name, c]),
+);
+
 /** A future of a call this node sent to another node. */
 class CallFuture extends FutureCore {
   /** The node that runs it (changes if its object is recovered elsewhere). */
@@ -148,6 +169,13 @@ class ReceivedFuture extends NamedFutureCore {
 }
 
 /** An object hosted here that is still being located (module import) or failed to be. */
+/** A `terminate` of an object not created yet: who asked, under which call id. */
+interface PendingTermination {
+  readonly key: FutureKey;
+  readonly from: NodeId;
+  readonly immediate: boolean;
+}
+
 interface PendingObject {
   /** Calls that arrived meanwhile, with their sender, replayed in order. */
   readonly pending: BufferedCall[];
@@ -232,6 +260,11 @@ export class NodeRuntime implements WirePort {
   private readonly highestCreated = new Map<NodeId, number>();
   /** Calls for objects whose `create` has not arrived yet (sent by another node than the creator). */
   private readonly parked = new Map<number, BufferedCall[]>();
+  /**
+   * `terminate`s of objects not created yet here (their `create` is on its way, or their class
+   * is being imported): run once the object exists, after the calls that came before them.
+   */
+  private readonly pendingTerminations = new Map<number, PendingTermination[]>();
   /** Creations in progress (class imports): a graceful node shutdown waits for them. */
   private readonly creating = new Set<Promise<unknown>>();
   /**
@@ -468,9 +501,17 @@ export class NodeRuntime implements WirePort {
     return this.exportFuture(core, to) as EncodedFuture;
   }
 
-  /** WirePort: an error rebuilt from the wire. */
-  remoteError(message: string, from: NodeId): Error {
-    return new RemoteError(message, from);
+  /**
+   * WirePort: an error rebuilt from the wire. The library's own errors are rebuilt as
+   * instances of their classes (`instanceof DeadlockError` holds wherever it was thrown);
+   * any other error (the application's, or a built-in) is a `RemoteError` with its name.
+   */
+  remoteError(name: string | undefined, message: string, from: NodeId): Error {
+    const own = name === undefined ? undefined : libraryErrors.get(name);
+    if (own === undefined) return new RemoteError(message, from);
+    // Error's construction with the class's prototype (an error with a stack), without the
+    // class's constructor: its fields come from the record.
+    return Reflect.construct(Error, [message], own) as Error;
   }
 
   /** Send future `core` to node `to`: see the protocol in the module comment. */
@@ -888,19 +929,26 @@ export class NodeRuntime implements WirePort {
     this.dispatchCall({ from, rid, method, args: decoded, raw: args, enc, key }, id);
   }
 
+  /**
+   * Object `id`, not hosted here, may still be created here: its `create` may be on the way
+   * from its creator (another channel than the message that names it).
+   */
+  private mayBeCreated(id: number): boolean {
+    const creator = Math.floor(id / ID_STRIDE);
+    const creatorLink = this.links.get(creator);
+    return (
+      creator !== this.self &&
+      id > (this.highestCreated.get(creator) ?? 0) &&
+      creatorLink !== undefined &&
+      !creatorLink.isClosed
+    );
+  }
+
   private dispatchCall(call: BufferedCall, id: number): void {
     const { from, rid } = call;
     const target = this.hosted.get(id);
     if (target === undefined) {
-      // Its `create` may still be on the way from the creator (another channel than this call's).
-      const creator = Math.floor(id / ID_STRIDE);
-      const creatorLink = this.links.get(creator);
-      if (
-        creator !== this.self &&
-        id > (this.highestCreated.get(creator) ?? 0) &&
-        creatorLink !== undefined &&
-        !creatorLink.isClosed
-      ) {
+      if (this.mayBeCreated(id)) {
         const list = this.parked.get(id);
         if (list !== undefined) list.push(call);
         else this.parked.set(id, [call]);
@@ -1246,6 +1294,7 @@ export class NodeRuntime implements WirePort {
       (obj) => {
         this.hosted.set(message.id, obj);
         this.replay(pending, message.id);
+        this.runTerminations(message.id);
       },
       (error: unknown) => {
         pending.failure =
@@ -1258,6 +1307,7 @@ export class NodeRuntime implements WirePort {
                 },
               );
         this.replay(pending, message.id);
+        this.runTerminations(message.id);
       },
     );
   }
@@ -1281,14 +1331,38 @@ export class NodeRuntime implements WirePort {
       return;
     }
     const target = this.hosted.get(message.id);
+    const creating = target !== undefined && !('stub' in target) && target.failure === undefined;
+    if (creating || (target === undefined && this.mayBeCreated(message.id))) {
+      // Being created here (its class is imported), or its `create` is still on the way: it
+      // ends once it exists, after the calls sent before this terminate (a terminate that
+      // overtook the creation acknowledged at once, and the object then served).
+      const list = this.pendingTerminations.get(message.id);
+      const termination = { key, from, immediate: message.immediate };
+      if (list !== undefined) list.push(termination);
+      else this.pendingTerminations.set(message.id, [termination]);
+      return;
+    }
+    this.terminateHosted(message.id, key, from, message.immediate);
+  }
+
+  /** Runs the terminations that waited for object `id`'s creation (it exists, or it failed). */
+  private runTerminations(id: number): void {
+    const list = this.pendingTerminations.get(id);
+    if (list === undefined) return;
+    this.pendingTerminations.delete(id);
+    for (const { key, from, immediate } of list) this.terminateHosted(id, key, from, immediate);
+  }
+
+  private terminateHosted(id: number, key: FutureKey, from: NodeId, immediate: boolean): void {
+    const target = this.hosted.get(id);
     if (target === undefined || !('stub' in target)) {
-      this.hosted.delete(message.id);
+      this.hosted.delete(id);
       this.sendValue(key, from, true, undefined);
       return;
     }
-    target.terminate(message.immediate).then(
+    target.terminate(immediate).then(
       () => {
-        this.hosted.delete(message.id);
+        this.hosted.delete(id);
         this.sendValue(key, from, true, undefined);
       },
       (error: unknown) => this.sendValue(key, from, false, error),
@@ -1326,6 +1400,10 @@ export class NodeRuntime implements WirePort {
       for (const call of calls) {
         this.sendValue([call.from, call.rid], call.from, false, error(`Object ${id} will not be created`));
       }
+    }
+    // Terminations of objects its creator will not create now: they are ended already.
+    for (const id of [...this.pendingTerminations.keys()]) {
+      if (Math.floor(id / ID_STRIDE) === node && this.hosted.get(id) === undefined) this.runTerminations(id);
     }
     for (const [text, received] of this.received) {
       if (received.home !== node) continue;

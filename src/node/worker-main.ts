@@ -4,6 +4,7 @@
  * objects other nodes create here: it imports each class from its module and constructs it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { RequestState } from '../../scheduler/index.js';
 import { ActiveObject, Request, setLocalNode, shutdown } from '../active.js';
 import { currentWaiter, enableAsyncContext, setAwaitTracking } from '../context.js';
 import { ArgumentError } from '../errors.js';
@@ -37,8 +38,11 @@ const sayDying = (): void => {
   dyingSaid = true;
   const running = currentWaiter();
   if (!(running instanceof Request) || running.dseq === 0 || !running.obj.recoverable) return;
+  // A call that has ended (code it left behind, a timer, runs now) answered already: its effects
+  // may have been seen, so it is not quarantined (that would undo them): the object is given up.
+  const answered = running.state === RequestState.Done || running.state === RequestState.Cancelled;
   const main = node.links.get(MAIN_NODE);
-  main?.send({ t: 'ft.dying', id: running.obj.id, dseq: running.dseq });
+  main?.send({ t: 'ft.dying', id: running.obj.id, dseq: running.dseq, ...(answered ? { answered } : {}) });
   main?.flush();
 };
 process.on('exit', sayDying);

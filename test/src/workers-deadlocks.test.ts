@@ -10,13 +10,13 @@
 
 import {
   configureDeadlocks,
+  DeadlockError,
   createWorkerNode,
   type Deadlock,
   findDeadlocks,
   type MultiactiveEvent,
   newActive,
   onEvent,
-  RemoteError,
   shutdown,
   terminate,
   type WorkerNode,
@@ -115,7 +115,7 @@ describe('deadlocks across nodes', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(RemoteError);
+    expect(error).toBeInstanceOf(DeadlockError);
     expect((error as Error).name).toBe('DeadlockError');
     expect((error as Error).message).toMatch(/^Deadlock: 3 requests wait for each other in a cycle/);
     expect(

@@ -181,13 +181,14 @@ describe('a worker that dies mid-request', () => {
       expect(lost.message).toMatch(happened);
       await within(exited, 5000, "the victim's exit");
 
-      // The same death seen from another worker: errors named NodeLostError, rebuilt there.
+      // The same death seen from another worker: a NodeLostError, rebuilt there as its class.
       for (const [what, future] of [
         ['a call from another worker', fromPeer],
         ['a future of the dead node passed to another worker', forwarded],
       ] as const) {
         const remote = await rejectionOf(future, what);
-        expect(remote).toBeInstanceOf(RemoteError);
+        expect(remote).toBeInstanceOf(NodeLostError);
+        expect(remote).not.toBeInstanceOf(RemoteError);
         expect(remote.name).toBe('NodeLostError');
         expect(remote.message).toContain(`node ${victim.id}`);
       }

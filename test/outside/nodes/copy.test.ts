@@ -191,11 +191,11 @@ describe('uncopyable results of an object on a worker', () => {
     });
   }
 
-  // BROKEN (or docs unclear): nodes.md "A value that cannot be copied fails that call with `CopyError`
+  // Found broken here, fixed: nodes.md "A value that cannot be copied fails that call with `CopyError`
   // ... (or the result: ...)" and guide.md §4 "A result that cannot be copied rejects the caller's
   // future the same way". Across nodes the result's CopyError arrives as a RemoteError named
   // 'CopyError', so `err instanceof CopyError` is false (argument failures are real CopyErrors).
-  it.fails('an uncopyable result on a worker rejects with an instance of CopyError (as an argument does)', async () => {
+  it('an uncopyable result on a worker rejects with an instance of CopyError (as an argument does)', async () => {
     const r = newActive(Recorder, [], { node: w });
     const err = await rejection(r.resultFunction());
     expect(err).toBeInstanceOf(CopyError);

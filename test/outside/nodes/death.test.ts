@@ -110,10 +110,10 @@ describe('worker death', () => {
     expect((e.cause as { code?: string } | undefined)?.code).toBe('ERR_WORKER_OUT_OF_MEMORY');
   }, 25_000);
 
-  // BROKEN (doc text): nodes.md says the NodeLostError names what happened "in words (... `crashed
+  // Found broken here, fixed: nodes.md says the NodeLostError names what happened "in words (... `crashed
   // (ERR_WORKER_OUT_OF_MEMORY: ...)`)". Observed: "node N crashed (Error: Worker terminated due to
   // reaching memory limit: JS heap out of memory)." The code is only on `cause.code`.
-  it.fails('out of memory: the message says crashed (ERR_WORKER_OUT_OF_MEMORY: ...) as documented', async () => {
+  it('out of memory: the message says crashed (ERR_WORKER_OUT_OF_MEMORY: ...) as documented', async () => {
     const n = createWorkerNode({ name: 'oom2', resourceLimits: { maxOldGenerationSizeMb: 24 } });
     const w = newActive(Waiter, [], { node: n });
     const e = isNodeLost(await rejection(w.grow(), 'oom', 20_000), n.id);

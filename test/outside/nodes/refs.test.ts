@@ -248,10 +248,10 @@ describe('errors across nodes', () => {
     expect(((er as Error).cause as Error).message).toBe('bad ctor');
   });
 
-  // BROKEN: nodes.md "If its constructor throws, every call rejects with `ConstructionError`, as on
+  // Found broken here, fixed: nodes.md "If its constructor throws, every call rejects with `ConstructionError`, as on
   // the main thread" / guide.md §2 "on every kind of node the failure surfaces the same way". On a
   // worker it is a RemoteError named 'ConstructionError': `instanceof ConstructionError` is false.
-  it.fails('a constructor that throws on a worker: calls reject with an instance of ConstructionError', async () => {
+  it('a constructor that throws on a worker: calls reject with an instance of ConstructionError', async () => {
     const remote = newActive(Broken, ['bad ctor'], { node: w1 });
     expect(await rejection(remote.m())).toBeInstanceOf(ConstructionError);
   });
