@@ -100,7 +100,13 @@ export function timelineView(model, options) {
     const first = x(r.start);
     const last = x(r.end ?? t1);
     if (last - first > 36) {
-      bars.push(s('text', { class: 'bar-label', x: first + 3, y: top + 14 }, r.method));
+      bars.push(
+        s(
+          'text',
+          { class: `bar-label${r.ok === false ? ' failed' : ''}`, x: first + 3, y: top + 14 },
+          r.method,
+        ),
+      );
     }
   }
 

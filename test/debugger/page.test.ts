@@ -8,21 +8,40 @@
  * project would only double the time. Skipped where /usr/bin/chromium is missing (.ci/run
  * installs it).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Group, MemberOf, newActive, terminate } from 'multiactive';
+import { Compatible, Group, MemberOf, newActive, Priority, terminate } from 'multiactive';
 import { attachDebugger } from 'multiactive/debugger';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeadlockDemo, runDeadlockDemo } from '../../examples/deadlock/main.js';
 import { type Browser, hasChromium, launchChromium } from './browser.js';
+import { labelOnShape, unreadable } from './looks.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const WAIT = { timeout: 10_000 };
 
 const skip = process.env.MULTIACTIVE_DECORATORS === 'legacy' || !hasChromium();
+
+describe("the page's stylesheet", () => {
+  it('styles only classes that the page uses (a rule for a class nothing sets styles nothing)', () => {
+    const pageDir = join(root, 'debugger/page');
+    const css = readFileSync(join(pageDir, 'style.css'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+    const code = readdirSync(pageDir)
+      .filter((name) => /\.(js|html)$/.test(name))
+      .map((name) => readFileSync(join(pageDir, name), 'utf8'))
+      .join('\n');
+    const classes = new Set([...css.matchAll(/\.([a-z][a-z0-9-]*)/g)].map((m) => m[1]!));
+    expect(classes.size).toBeGreaterThan(30);
+    // A class is set as a word of a `class` value, or made from a prefix (`state-${...}`).
+    const used = (name: string): boolean =>
+      new RegExp(`['"\` ]${name}['"\` $]`).test(code) ||
+      [...code.matchAll(/[`'"]([a-z-]+-)\$\{/g)].some((m) => name.startsWith(m[1]!));
+    expect([...classes].filter((name) => !used(name))).toEqual([]);
+  });
+});
 
 describe.skipIf(skip)('the debugger page in chromium', () => {
   let browser: Browser;
@@ -199,6 +218,61 @@ describe.skipIf(skip)('the debugger page in chromium', () => {
       expect(await page.evaluate(() => (globalThis as { __xss?: unknown }).__xss)).toBeUndefined();
     } finally {
       await terminate(hostile);
+      await debug.close();
+    }
+  });
+  it('draws every view so that a person can read it: no shape in the default black, text in contrast', async () => {
+    await page.goto(demo.url);
+    await page.waitForSelector('body[data-connection="live"]', WAIT);
+    const ready: Record<string, string> = {
+      graph: '#view-graph .call-edge',
+      object: '#view-object table.queue td.reason',
+      timeline: '#view-timeline rect.bar',
+      deadlocks: '#view-deadlocks .cycle-request',
+    };
+    for (const [view, selector] of Object.entries(ready)) {
+      await page.click(`#tabs button[data-view="${view}"]`);
+      await page.waitForSelector(selector, WAIT);
+      expect(await unreadable(page, 'body'), view).toEqual([]);
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('draws the priority graph as light boxes with dark labels that fit in them', async () => {
+    @Group('routing', { selfCompatible: false })
+    @Group('monitoring', { selfCompatible: true })
+    @Group('a-rather-long-group-name', { selfCompatible: true })
+    @Compatible(['routing', 'monitoring'])
+    @Priority('routing', ['a-rather-long-group-name', 'monitoring'])
+    class Prioritised {
+      @MemberOf('routing') route(): number {
+        return 1;
+      }
+      @MemberOf('monitoring') watch(): number {
+        return 2;
+      }
+      @MemberOf('a-rather-long-group-name') read(): number {
+        return 3;
+      }
+    }
+    const debug = await attachDebugger();
+    const object = newActive(Prioritised);
+    try {
+      await object.route();
+      await page.goto(`${debug.url}#object`);
+      await page.waitForSelector('body[data-connection="live"]', WAIT);
+      await page.waitForSelector('#view-object svg.priority .group-box', WAIT);
+      const boxes = await labelOnShape(page, '#view-object svg.priority .group-box', 'rect', 'text');
+      expect(boxes.map((b) => b.what).sort()).toEqual(['a-rather-long-group-name', 'monitoring', 'routing']);
+      for (const box of boxes) {
+        expect(box.background, box.what).not.toBe('rgb(0, 0, 0)'); // the SVG default: a style missed it
+        expect(box.contrast, `${box.what}: ${box.fill} on ${box.background}`).toBeGreaterThanOrEqual(4.5);
+        expect(box.inside, `${box.what} fits in its box`).toBe(true);
+      }
+      expect(await unreadable(page, '#view-object')).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await terminate(object);
       await debug.close();
     }
   });
