@@ -21,7 +21,8 @@ const state = {
   /** @type {number | undefined} */
   selected: undefined,
   paused: false,
-  windowMs: 0,
+  /** How much of the recent past the timeline shows (0: everything); read from `#window` at start. */
+  windowMs: 10_000,
   status: 'connecting…',
   findStatus: '',
   rendered: -1,
@@ -195,6 +196,9 @@ function start() {
     event.target.textContent = state.paused ? 'Resume' : 'Pause';
     render();
   });
+  // The recent past by default (index.html selects "last 10 s"): everything since the start
+  // of a long session would squeeze each request into a fraction of a pixel.
+  state.windowMs = Number(document.getElementById('window').value);
   document.getElementById('window').addEventListener('change', (event) => {
     state.windowMs = Number(event.target.value);
     render();

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Compatible, Group, MemberOf, newActive, Priority, terminate } from 'multiactive';
-import { attachDebugger } from 'multiactive/debugger';
+import { attachDebugger, recordTrace } from 'multiactive/debugger';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeadlockDemo, runDeadlockDemo } from '../../examples/deadlock/main.js';
@@ -274,6 +274,53 @@ describe.skipIf(skip)('the debugger page in chromium', () => {
     } finally {
       await terminate(object);
       await debug.close();
+    }
+  });
+  it('shows the last 10 s of the timeline by default, and everything on request', async () => {
+    class Clock {
+      tick(n: number): number {
+        return n;
+      }
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'multiactive-page-window-'));
+    try {
+      const file = join(dir, 'long.jsonl');
+      const recording = recordTrace(file);
+      const clock = newActive(Clock);
+      await clock.tick(1);
+      await clock.tick(2);
+      await terminate(clock);
+      await recording.stop();
+      // A session of a minute: everything up to the second call happened 60 s earlier.
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      const [first, second] = lines.filter((l) => l.type === 'request.sent' && l.request.method === 'tick');
+      const firstId: number = first.request.requestId;
+      for (const line of lines)
+        if (typeof line.time === 'number' && line.time < second.time) line.time -= 60_000;
+      writeFileSync(file, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
+
+      await page.goto(demo.url);
+      await page.waitForSelector('body[data-connection="live"]', WAIT);
+      await page.setInputFiles('#trace-file', file);
+      await page.waitForSelector('body[data-connection="trace"]', WAIT);
+      await page.click('#tabs button[data-view="timeline"]');
+      await page.waitForSelector(
+        `#view-timeline rect.bar[data-request-id="${second.request.requestId}"]`,
+        WAIT,
+      );
+      expect(await page.locator('#window').inputValue()).toBe('10000');
+      expect(await page.locator('#view-timeline .hint').textContent()).toMatch(/^10\.00 s shown\./);
+      expect(await page.locator(`#view-timeline rect.bar[data-request-id="${firstId}"]`).count()).toBe(0);
+
+      await page.selectOption('#window', '0'); // everything
+      await page.waitForSelector(`#view-timeline rect.bar[data-request-id="${firstId}"]`, WAIT);
+      expect(await page.locator('#view-timeline .hint').textContent()).toMatch(/^60\.\d\d s shown\./);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
