@@ -32,6 +32,8 @@ const state = {
   client: undefined,
   /** The view last reported to the server. */
   reported: '',
+  /** @type {string | undefined} why the server last dropped this page's stream */
+  dropReason: undefined,
 };
 
 const actions = {
@@ -58,7 +60,9 @@ function connect() {
     reportView();
   });
   source.addEventListener('events', (message) => {
-    const { events, dropped } = JSON.parse(message.data);
+    const { events, dropped, missing } = JSON.parse(message.data);
+    // Back on the timeline after another view: what the ring no longer held of that time.
+    if (missing !== undefined) state.model.addGap(missing.from, missing.to);
     for (const event of events) state.model.add(event);
     if (dropped > 0) {
       state.model.dropped += dropped;
@@ -66,7 +70,17 @@ function connect() {
     }
   });
   source.addEventListener('waits', (message) => state.model.setWaits(JSON.parse(message.data)));
-  source.addEventListener('error', () => setStatus('disconnected: retrying…'));
+  // The server drops a page that holds too much unread (see `maxBufferedBytes`), saying why.
+  source.addEventListener('dropped', (message) => {
+    state.dropReason = JSON.parse(message.data).reason;
+  });
+  source.addEventListener('error', () =>
+    setStatus(
+      state.dropReason === undefined
+        ? 'disconnected: retrying…'
+        : `dropped by the server (${state.dropReason}): reconnecting…`,
+    ),
+  );
 }
 
 /**

@@ -323,4 +323,63 @@ describe.skipIf(skip)('the debugger page in chromium', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('fills in, back on the timeline, the requests it missed on another view, and marks what the server no longer had', async () => {
+    class Work {
+      step(n: number): number {
+        return n;
+      }
+    }
+    const debug = await attachDebugger({ ringSize: 120 });
+    const work = newActive(Work);
+    const steps = page.locator('#view-timeline rect.bar', {
+      has: page.locator('title', { hasText: /\.step #/ }),
+    });
+    let sent = 1;
+    const away = async (calls: number) => {
+      await page.click('#tabs button[data-view="graph"]');
+      await page.waitForSelector('#requests-mode[data-requests="sampled"]', WAIT);
+      for (let i = 0; i < calls; i++) await work.step(i);
+      // The page got the lean stream meanwhile: the sends (counted on the graph), not the steps.
+      sent += calls;
+      await page
+        .locator('#view-graph .call-edge text', { hasText: new RegExp(`^${sent} calls`) })
+        .waitFor(WAIT);
+      await page.click('#tabs button[data-view="timeline"]');
+      await page.waitForSelector('#requests-mode[data-requests="all"]', WAIT);
+    };
+    try {
+      await page.goto(`${debug.url}#timeline`);
+      await page.waitForSelector('#requests-mode[data-requests="all"]', WAIT);
+      await work.step(-1);
+      await page.waitForSelector('#view-timeline rect.bar', WAIT);
+      expect(await steps.count()).toBe(1);
+
+      // 1. Away for 4 calls: the ring still holds them all, so they are all drawn on return.
+      await away(4);
+      await expect.poll(() => steps.count(), WAIT).toBe(5);
+      expect(await page.locator('#view-timeline rect.gap').count()).toBe(0);
+
+      // 2. Away for 60 calls (some 300 events): the ring (120) lost the oldest. Those are marked,
+      // the rest drawn.
+      await away(60);
+      const label = page.locator('#view-timeline text.gap-label');
+      await label.waitFor(WAIT);
+      expect(await label.textContent()).toMatch(/^not recorded while you were on another tab \(.+\)$/);
+      expect(await page.locator('#view-timeline .hint').textContent()).toContain(
+        'Grey bands: times this page showed another view',
+      );
+      const drawn = await steps.count();
+      expect(drawn).toBeGreaterThan(5 + 5);
+      expect(drawn).toBeLessThan(5 + 60);
+      // The band is where the lost calls were: before the calls drawn after it.
+      const band = (await page.locator('#view-timeline rect.gap').boundingBox())!;
+      const last = (await steps.last().boundingBox())!;
+      expect(band.x + band.width).toBeLessThanOrEqual(last.x + 0.5);
+      expect(await unreadable(page, '#view-timeline')).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await terminate(work);
+      await debug.close();
+    }
+  });
 });
