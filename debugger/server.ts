@@ -12,13 +12,18 @@
  *    into a ring bounded by count (a page opened late sees the recent past) and, while a page
  *    is connected, into a batch pushed every `BATCH_MS`, also bounded by count: past
  *    `batchLimit` the oldest are dropped, and the push says how many (the page shows it). A
- *    page that does not show the timeline gets the lean stream (no steps of requests).
+ *    page that does not show the timeline gets the lean stream (no steps of requests); when it
+ *    comes back to the timeline, it first gets the steps it missed from the ring, and the
+ *    time the ring no longer holds (`missing`), which the page marks.
  * 2. While at least one page is connected, `waitGraph()` is polled every `POLL_MS`, one poll at
  *    a time (the next is scheduled when the previous answered), and pushed.
  * 3. A page that connects gets `hello` (the server clock, its client id, the request mode), the
  *    ring in chunks, the deadlocks found so far and the last wait graph; then the live
  *    batches (the pending batch is pushed to the other pages first, so no event comes twice).
  *    On reconnection it gets all of it again and starts over (the page resets on `hello`).
+ * 4. Each page's stream has a queue in front of its socket (page-stream.ts): after every push,
+ *    a page that holds more than 16 MiB, then, while all pages hold more than
+ *    `maxBufferedBytes`, the page behind for the longest, is dropped with the reason.
  *
  * Endpoints: `GET /` (the page) and its static files, `GET /api/events` (SSE), `POST
  * /api/view?client=&view=` (what a page shows), `GET /api/snapshot` (the same as one JSON),

@@ -32,8 +32,10 @@ const state = {
   client: undefined,
   /** The view last reported to the server. */
   reported: '',
-  /** @type {string | undefined} why the server last dropped this page's stream */
+  /** @type {string | undefined} why the server dropped this page's stream (until it reconnects) */
   dropReason: undefined,
+  /** @type {string | undefined} why the server dropped this page's stream, the last time */
+  lastDrop: undefined,
 };
 
 const actions = {
@@ -56,6 +58,9 @@ function connect() {
     state.model.requestMode = hello.requests;
     state.client = hello.client;
     state.reported = '';
+    // Dropped before: say so (and why) while live again.
+    if (state.dropReason !== undefined) state.lastDrop = state.dropReason;
+    state.dropReason = undefined;
     setStatus('live');
     reportView();
   });
@@ -176,7 +181,7 @@ function render() {
   const age = model.waits?.graph ? ` · wait-for graph of ${model.waits.graph.nodes.length} node(s)` : '';
   const dropped = model.dropped > 0 ? ` · dropped ${model.dropped}` : '';
   document.getElementById('status').textContent =
-    `${state.status} · ${model.objects.size} objects · ${model.eventCount} events${dropped}${age}${state.paused ? ' · paused' : ''}`;
+    `${state.status} · ${model.objects.size} objects · ${model.eventCount} events${dropped}${age}${state.paused ? ' · paused' : ''}${state.lastDrop === undefined ? '' : ` · reconnected after the server dropped this page: ${state.lastDrop}`}`;
   const requests = document.getElementById('requests-mode');
   requests.textContent = requestsText().slice(3);
   requests.dataset.requests = model.requestMode ?? '';
