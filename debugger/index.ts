@@ -13,7 +13,12 @@ import { type AttachOptions, attachDebugger, type DebuggerHandle } from './serve
 export { type ChromeTrace, type ChromeTraceEvent, toChromeTrace } from './chrome-trace.js';
 export { jsonSafe, type SafeError } from './json-safe.js';
 export type { DebuggerOptions } from './options.js';
-export { type AttachOptions, attachDebugger, type DebuggerHandle } from './server.js';
+export {
+  type AttachOptions,
+  attachDebugger,
+  type DebuggerHandle,
+  type DebuggerStats,
+} from './server.js';
 export {
   type RecordTraceOptions,
   readTrace,

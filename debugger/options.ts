@@ -25,6 +25,14 @@ export interface DebuggerOptions {
    * oldest are dropped, and the page counts them ("dropped N"). @default 10_000
    */
   batchLimit?: number;
+  /**
+   * Bytes of the stream written for the pages and not yet taken by them, over all pages, at
+   * most (a page that stops reading, or reads slowly, holds its backlog in the server). Past
+   * it, the pages that have been behind the longest are dropped, each told why (a `dropped`
+   * event before its stream ends) until the rest fit; a page that reconnects starts over. One
+   * page may hold at most 16 MiB of it. Checked after every push. @default 64 MiB
+   */
+  maxBufferedBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -34,6 +42,7 @@ export interface ResolvedOptions {
   readonly trace: string | undefined;
   readonly ringSize: number;
   readonly batchLimit: number;
+  readonly maxBufferedBytes: number;
 }
 
 export const defaults = {
@@ -46,6 +55,9 @@ export const defaults = {
   // 100k events a second reach a page at most: more than a browser draws, and a bound on the
   // server's memory however fast the application runs with every request observed.
   batchLimit: 10_000,
+  // Four pages that stopped reading, at the most one page may hold (16 MiB); any number of
+  // pages that keep up (they hold next to nothing).
+  maxBufferedBytes: 64 << 20,
 } as const;
 
 export function isLoopback(host: string): boolean {
@@ -71,6 +83,7 @@ export function resolveOptions(options: DebuggerOptions = {}): ResolvedOptions {
     trace,
     ringSize = defaults.ringSize,
     batchLimit = defaults.batchLimit,
+    maxBufferedBytes = defaults.maxBufferedBytes,
   } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ArgumentError(
@@ -92,11 +105,16 @@ export function resolveOptions(options: DebuggerOptions = {}): ResolvedOptions {
   if (!Number.isInteger(batchLimit) || batchLimit < 1) {
     throw new ArgumentError(`Expected \`batchLimit\` to be an integer >= 1, got ${shown(batchLimit)}`);
   }
+  if (!Number.isInteger(maxBufferedBytes) || maxBufferedBytes < 1) {
+    throw new ArgumentError(
+      `Expected \`maxBufferedBytes\` to be an integer >= 1 (bytes), got ${shown(maxBufferedBytes)}`,
+    );
+  }
   if (!isLoopback(host) && token === undefined) {
     throw new ArgumentError(
       `The debugger would serve the application's method names and arguments on \`${host}\`, beyond this machine. ` +
         'Pass a `token` (or set MULTIACTIVE_DEBUG_TOKEN) that every request must carry, or bind 127.0.0.1.',
     );
   }
-  return { port, host, token, trace, ringSize, batchLimit };
+  return { port, host, token, trace, ringSize, batchLimit, maxBufferedBytes };
 }

@@ -12,13 +12,18 @@
  *    into a ring bounded by count (a page opened late sees the recent past) and, while a page
  *    is connected, into a batch pushed every `BATCH_MS`, also bounded by count: past
  *    `batchLimit` the oldest are dropped, and the push says how many (the page shows it). A
- *    page that does not show the timeline gets the lean stream (no steps of requests).
+ *    page that does not show the timeline gets the lean stream (no steps of requests); when it
+ *    comes back to the timeline, it first gets the steps it missed from the ring, and the
+ *    time the ring no longer holds (`missing`), which the page marks.
  * 2. While at least one page is connected, `waitGraph()` is polled every `POLL_MS`, one poll at
  *    a time (the next is scheduled when the previous answered), and pushed.
  * 3. A page that connects gets `hello` (the server clock, its client id, the request mode), the
  *    ring in chunks, the deadlocks found so far and the last wait graph; then the live
  *    batches (the pending batch is pushed to the other pages first, so no event comes twice).
  *    On reconnection it gets all of it again and starts over (the page resets on `hello`).
+ * 4. Each page's stream has a queue in front of its socket (page-stream.ts): after every push,
+ *    a page that holds more than 16 MiB, then, while all pages hold more than
+ *    `maxBufferedBytes`, the page behind for the longest, is dropped with the reason.
  *
  * Endpoints: `GET /` (the page) and its static files, `GET /api/events` (SSE), `POST
  * /api/view?client=&view=` (what a page shows), `GET /api/snapshot` (the same as one JSON),
@@ -49,6 +54,7 @@ import { toChromeTrace } from './chrome-trace.js';
 import { Ring } from './event-ring.js';
 import { jsonSafe, toJson } from './json-safe.js';
 import { type DebuggerOptions, isLoopback, resolveOptions } from './options.js';
+import { PageStream, type SseMessage, sseMessage } from './page-stream.js';
 import { ModalSubscription, type ModeMarker, type RequestMode, type StreamEvent } from './subscription.js';
 import { onRecordingChange, recordingInProgress, TRACE_FORMAT, TraceWriter } from './trace.js';
 
@@ -58,6 +64,20 @@ export interface DebuggerHandle {
   readonly url: string;
   /** Stops listening, ends the pages' streams, finishes the trace file. Idempotent. */
   close(): Promise<void>;
+  /** The pages' streams now (see `maxBufferedBytes`). */
+  stats(): DebuggerStats;
+}
+
+export interface DebuggerStats {
+  /** Pages connected to the live stream. */
+  readonly pages: number;
+  /**
+   * Bytes written for the pages and not yet taken by them (queued in the server, or not yet
+   * handed to the kernel), over all pages, those being dropped included.
+   */
+  readonly bufferedBytes: number;
+  /** Pages dropped so far for holding too much (see `maxBufferedBytes`). */
+  readonly droppedPages: number;
 }
 
 export interface AttachOptions extends DebuggerOptions {
@@ -72,9 +92,11 @@ export interface AttachOptions extends DebuggerOptions {
 const BATCH_MS = 100;
 // The wait graph asks every node; twice a second is live enough for a queue that is stuck.
 const POLL_MS = 500;
-// A page that reads slower than this much pending output is dropped (it reconnects and
+// One page that holds more than this (or than `maxBufferedBytes`) is dropped (it reconnects and
 // starts over) rather than growing the server's memory without bound.
-const MAX_PENDING_BYTES = 16 << 20;
+const MAX_PAGE_BYTES = 16 << 20;
+// A dropped page has this long to take the rest of its stream and the reason; then it is cut.
+const DROP_GRACE_MS = 30_000;
 // The ring goes to a new page in chunks so that no single SSE message is huge.
 const CHUNK = 5_000;
 const DEADLOCKS_KEPT = 100;
@@ -101,7 +123,15 @@ const securityHeaders = {
 /** A connected page: `view` is what it shows (`undefined` until it said). */
 interface Client {
   readonly id: string;
+  readonly stream: PageStream;
   view: string | undefined;
+  /**
+   * While it is not on the timeline (it gets the lean stream): from which event of the ring on
+   * (`ring.total` then), and since when, so that the steps of requests it missed are sent when
+   * it comes back (see `setView`).
+   */
+  leanFrom: number | undefined;
+  leanSince: number;
 }
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
@@ -111,7 +141,16 @@ const sha256 = (text: string): Buffer => createHash('sha256').update(text).diges
  * `ArgumentError` for bad options (a non-loopback `host` without `token` among them).
  */
 export async function attachDebugger(options: AttachOptions = {}): Promise<DebuggerHandle> {
-  const { port, host, token, trace: tracePath, ringSize, batchLimit } = resolveOptions(options);
+  const {
+    port,
+    host,
+    token,
+    trace: tracePath,
+    ringSize,
+    batchLimit,
+    maxBufferedBytes,
+  } = resolveOptions(options);
+  const pageLimit = Math.min(MAX_PAGE_BYTES, maxBufferedBytes);
   const keepAlive = options.keepAlive ?? true;
   const tokenHash = token === undefined ? undefined : sha256(token);
 
@@ -122,6 +161,9 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
   const clients = new Map<ServerResponse, Client>();
   const clientsById = new Map<string, Client>();
   let nextClient = 1;
+  /** Streams of dropped pages, until they close (what they still hold counts, see `stats`). */
+  const leaving = new Set<PageStream>();
+  let droppedPages = 0;
   // Events waiting for the next push: bounded by count, the oldest dropped first (see
   // `batchLimit`); how many were dropped goes with the push.
   const batch = new Ring<StreamEvent>(batchLimit);
@@ -174,21 +216,67 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
     if (clients.size !== 0) toBatch(marker);
   }
 
-  function send(res: ServerResponse, name: string, data: unknown): void {
-    sendJson(res, name, toJson(data));
-  }
-
-  function sendJson(res: ServerResponse, name: string, json: string): void {
-    if (res.writableLength > MAX_PENDING_BYTES) {
-      res.destroy(); // too slow: see MAX_PENDING_BYTES
-      return;
-    }
-    res.write(`event: ${name}\ndata: ${json}\n\n`);
-  }
-
   function broadcast(name: string, data: unknown): void {
-    const json = toJson(data);
-    for (const res of clients.keys()) sendJson(res, name, json);
+    const message = sseMessage(name, toJson(data));
+    for (const client of clients.values()) client.stream.send(message);
+    keepToBudget();
+  }
+
+  /**
+   * After every push: a page that holds more than `pageLimit` is dropped; then, while all of
+   * them together hold more than `maxBufferedBytes`, the one behind for the longest (the most
+   * held among equals). Pages being dropped count too: past the budget, they are cut at once,
+   * without waiting for them to take the reason. Time: O(pages), O(pages log pages) past it.
+   */
+  function keepToBudget(): void {
+    let total = 0;
+    for (const client of [...clients.values()]) {
+      const held = client.stream.held;
+      if (held > pageLimit) {
+        drop(
+          client,
+          `this page read too slowly: ${mib(held)} were waiting for it, and a page may hold ${mib(pageLimit)}`,
+        );
+      }
+    }
+    for (const client of clients.values()) total += client.stream.held;
+    for (const stream of leaving) total += stream.held;
+    if (total <= maxBufferedBytes) return;
+    const now = performance.now();
+    const slowest = [...clients.values()].sort(
+      (a, b) =>
+        (a.stream.stalledSince ?? now) - (b.stream.stalledSince ?? now) || b.stream.held - a.stream.held,
+    );
+    for (const client of slowest) {
+      if (total <= maxBufferedBytes) break;
+      const before = client.stream.held;
+      const behind = client.stream.stalledSince === undefined ? 0 : now - client.stream.stalledSince;
+      drop(
+        client,
+        `the debugger's pages held ${mib(total)} unread in all, more than maxBufferedBytes (${mib(maxBufferedBytes)}); ` +
+          `this page was the slowest (${mib(before)} waiting for it, behind for ${(behind / 1000).toFixed(1)} s)`,
+      );
+      total -= before - client.stream.held;
+    }
+    for (const stream of leaving) {
+      if (total <= maxBufferedBytes) break;
+      total -= stream.held;
+      stream.destroy();
+    }
+  }
+
+  function drop(client: Client, reason: string): void {
+    if (!clients.has(client.stream.response)) return;
+    forget(client);
+    droppedPages++;
+    leaving.add(client.stream);
+    client.stream.drop(reason, DROP_GRACE_MS);
+  }
+
+  function forget(client: Client): void {
+    clients.delete(client.stream.response);
+    clientsById.delete(client.id);
+    if (client.view === 'timeline') updateMode();
   }
 
   /**
@@ -202,13 +290,16 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
     const dropped = batch.dropped;
     const events = batch.toArray();
     batch.clear();
-    let full: string | undefined;
-    let thin: string | undefined;
+    let full: SseMessage | undefined;
+    let thin: SseMessage | undefined;
     const now = performance.now();
-    for (const [res, client] of clients) {
-      if (client.view === 'timeline') sendJson(res, 'events', (full ??= toJson({ now, events, dropped })));
-      else sendJson(res, 'events', (thin ??= toJson({ now, events: lean(events), dropped })));
+    for (const client of clients.values()) {
+      if (client.view === 'timeline')
+        client.stream.send((full ??= sseMessage('events', toJson({ now, events, dropped }))));
+      else
+        client.stream.send((thin ??= sseMessage('events', toJson({ now, events: lean(events), dropped }))));
     }
+    keepToBudget();
   }
 
   // One poll at a time, and only while a page is connected (waitGraph asks every node).
@@ -244,33 +335,51 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
     // What is waiting for the next push is in the ring too: push it to the other pages now,
     // so that this page gets each event once (in the backlog) and the batches after it.
     flushBatch();
-    const client: Client = { id: `c${nextClient++}`, view: undefined };
-    send(res, 'hello', {
-      now: performance.now(),
-      total: ring.total,
-      kept: ring.size,
-      client: client.id,
-      requests: subscription.mode,
-    });
-    const backlog = ring.toArray();
-    for (let i = 0; i < backlog.length; i += CHUNK) {
-      send(res, 'events', { now: performance.now(), events: backlog.slice(i, i + CHUNK), dropped: 0 });
-    }
+    const stream = new PageStream(res);
+    const client: Client = {
+      id: `c${nextClient++}`,
+      stream,
+      view: undefined,
+      leanFrom: ring.total,
+      leanSince: performance.now(),
+    };
+    stream.send(
+      sseMessage(
+        'hello',
+        toJson({
+          now: performance.now(),
+          total: ring.total,
+          kept: ring.size,
+          client: client.id,
+          requests: subscription.mode,
+        }),
+      ),
+    );
+    // The ring as it is now, in chunks made as the page takes them (a page that does not read
+    // costs no JSON, and no memory but this array of references).
+    stream.sendLazily(chunks(ring.toArray(), undefined));
     // Deadlocks found before the ring's window still show (the page ignores repeats).
     if (deadlocks.size > 0)
-      send(res, 'events', { now: performance.now(), events: deadlocks.toArray(), dropped: 0 });
-    if (lastGraph !== undefined) send(res, 'waits', lastGraph);
+      stream.send(
+        sseMessage('events', toJson({ now: performance.now(), events: deadlocks.toArray(), dropped: 0 })),
+      );
+    if (lastGraph !== undefined) stream.send(sseMessage('waits', toJson(lastGraph)));
     clients.set(res, client);
     clientsById.set(client.id, client);
+    keepToBudget();
     schedulePoll(0);
     req.on('close', () => {
-      clients.delete(res);
-      clientsById.delete(client.id);
-      if (client.view === 'timeline') updateMode();
+      leaving.delete(stream);
+      if (clients.get(res) === client) forget(client);
     });
   }
 
-  /** `POST /api/view?client=c1&view=timeline`: what the page shows now (`hidden`: nothing). */
+  /**
+   * `POST /api/view?client=c1&view=timeline`: what the page shows now (`hidden`: nothing). A
+   * page that comes back to the timeline first gets the steps of requests the lean stream left
+   * out meanwhile, from the ring; if the ring no longer holds all of that time, the push says
+   * which part is missing (`missing: { from, to }`), and the page marks it.
+   */
   function setView(res: ServerResponse, url: URL): void {
     const client = clientsById.get(url.searchParams.get('client') ?? '');
     const view = url.searchParams.get('view') ?? '';
@@ -282,8 +391,27 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
       text(res, 404, 'Not found: no such page (it reconnected?)\n');
       return;
     }
+    const wasTimeline = client.view === 'timeline';
+    const isTimeline = view === 'timeline';
+    // What waits for the next push goes in the form of the view it was taken for.
+    if (wasTimeline !== isTimeline) flushBatch();
+    if (isTimeline && client.leanFrom !== undefined) {
+      const oldest = ring.total - ring.size;
+      const kept = ring.toArray();
+      const since = kept.slice(Math.max(0, client.leanFrom - oldest));
+      const missing =
+        client.leanFrom < oldest
+          ? { from: client.leanSince, to: kept[0]?.time ?? performance.now() }
+          : undefined;
+      client.stream.sendLazily(chunks(since.filter(leftOut), missing));
+      client.leanFrom = undefined;
+    } else if (wasTimeline && !isTimeline) {
+      client.leanFrom = ring.total;
+      client.leanSince = performance.now();
+    }
     client.view = view;
     updateMode();
+    keepToBudget();
     json(res, 200, { requests: subscription.mode });
   }
 
@@ -431,7 +559,7 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
         stopWatchingRecordings();
         if (batchTimer !== undefined) clearTimeout(batchTimer);
         if (pollTimer !== undefined) clearTimeout(pollTimer);
-        for (const res of clients.keys()) res.end();
+        for (const client of clients.values()) client.stream.end();
         clients.clear();
         clientsById.clear();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -440,6 +568,12 @@ export async function attachDebugger(options: AttachOptions = {}): Promise<Debug
         await trace?.close();
       })();
       return closed;
+    },
+    stats() {
+      let bufferedBytes = 0;
+      for (const client of clients.values()) bufferedBytes += client.stream.held;
+      for (const stream of leaving) bufferedBytes += stream.held;
+      return { pages: clients.size, bufferedBytes, droppedPages };
     },
   };
 }
@@ -476,6 +610,35 @@ function lean(events: readonly StreamEvent[]): StreamEvent[] {
     } else if (!type.startsWith('request.')) out.push(event);
   }
   return out;
+}
+
+/** The steps of requests that the lean stream leaves out (see `lean`). */
+function leftOut(event: StreamEvent): boolean {
+  return event.type.startsWith('request.') && event.type !== 'request.sent';
+}
+
+/**
+ * `events` messages of at most `CHUNK` events each, made one at a time (as a page takes them).
+ * The first carries `missing` when given (a replay that could not cover all the time it should);
+ * with no events, one message still goes if there is a `missing` to say.
+ */
+function* chunks(
+  events: readonly StreamEvent[],
+  missing: { from: number; to: number } | undefined,
+): Generator<string> {
+  for (let i = 0; i < events.length || (i === 0 && missing !== undefined); i += CHUNK) {
+    const body: Record<string, unknown> = {
+      now: performance.now(),
+      events: events.slice(i, i + CHUNK),
+      dropped: 0,
+    };
+    if (i === 0 && missing !== undefined) body.missing = missing;
+    yield sseMessage('events', toJson(body)).text;
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
 }
 
 function isLoopbackOrigin(origin: string): boolean {

@@ -10,7 +10,7 @@
  * Writing is batched: lines are joined and written at most every 100 ms (or once 1 MiB is
  * pending), so a busy application pays one string append per event, not one write per event.
  */
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { finished } from 'node:stream';
 import { ArgumentError, type MultiactiveEvent, onEvent, type WaitGraph, waitGraph } from '../src/index.js';
 import { jsonSafe, toJson } from './json-safe.js';
@@ -59,8 +59,27 @@ export class TraceWriter {
   private readonly stream;
   private closed: Promise<void> | undefined;
 
+  /**
+   * Opens (creates or truncates) the file now, synchronously, so that a path that cannot be
+   * written (a missing directory, a directory, no permission) fails here, where the caller
+   * passed it, and not when the trace is closed. Throws `ArgumentError` naming the path.
+   */
   constructor(readonly path: string) {
-    this.stream = createWriteStream(path, { flags: 'w' });
+    let fd: number;
+    try {
+      fd = openSync(path, 'w');
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ArgumentError(`Cannot write the trace file ${JSON.stringify(path)}: ${reason}`, {
+        cause: error,
+      });
+    }
+    try {
+      this.stream = createWriteStream(path, { fd });
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
     this.stream.on('error', (error) => {
       this.failure ??= error;
     });

@@ -21,7 +21,8 @@ const state = {
   /** @type {number | undefined} */
   selected: undefined,
   paused: false,
-  windowMs: 0,
+  /** How much of the recent past the timeline shows (0: everything); read from `#window` at start. */
+  windowMs: 10_000,
   status: 'connecting…',
   findStatus: '',
   rendered: -1,
@@ -31,6 +32,10 @@ const state = {
   client: undefined,
   /** The view last reported to the server. */
   reported: '',
+  /** @type {string | undefined} why the server dropped this page's stream (until it reconnects) */
+  dropReason: undefined,
+  /** @type {string | undefined} why the server dropped this page's stream, the last time */
+  lastDrop: undefined,
 };
 
 const actions = {
@@ -53,11 +58,16 @@ function connect() {
     state.model.requestMode = hello.requests;
     state.client = hello.client;
     state.reported = '';
+    // Dropped before: say so (and why) while live again.
+    if (state.dropReason !== undefined) state.lastDrop = state.dropReason;
+    state.dropReason = undefined;
     setStatus('live');
     reportView();
   });
   source.addEventListener('events', (message) => {
-    const { events, dropped } = JSON.parse(message.data);
+    const { events, dropped, missing } = JSON.parse(message.data);
+    // Back on the timeline after another view: what the ring no longer held of that time.
+    if (missing !== undefined) state.model.addGap(missing.from, missing.to);
     for (const event of events) state.model.add(event);
     if (dropped > 0) {
       state.model.dropped += dropped;
@@ -65,7 +75,17 @@ function connect() {
     }
   });
   source.addEventListener('waits', (message) => state.model.setWaits(JSON.parse(message.data)));
-  source.addEventListener('error', () => setStatus('disconnected: retrying…'));
+  // The server drops a page that holds too much unread (see `maxBufferedBytes`), saying why.
+  source.addEventListener('dropped', (message) => {
+    state.dropReason = JSON.parse(message.data).reason;
+  });
+  source.addEventListener('error', () =>
+    setStatus(
+      state.dropReason === undefined
+        ? 'disconnected: retrying…'
+        : `dropped by the server (${state.dropReason}): reconnecting…`,
+    ),
+  );
 }
 
 /**
@@ -161,7 +181,7 @@ function render() {
   const age = model.waits?.graph ? ` · wait-for graph of ${model.waits.graph.nodes.length} node(s)` : '';
   const dropped = model.dropped > 0 ? ` · dropped ${model.dropped}` : '';
   document.getElementById('status').textContent =
-    `${state.status} · ${model.objects.size} objects · ${model.eventCount} events${dropped}${age}${state.paused ? ' · paused' : ''}`;
+    `${state.status} · ${model.objects.size} objects · ${model.eventCount} events${dropped}${age}${state.paused ? ' · paused' : ''}${state.lastDrop === undefined ? '' : ` · reconnected after the server dropped this page: ${state.lastDrop}`}`;
   const requests = document.getElementById('requests-mode');
   requests.textContent = requestsText().slice(3);
   requests.dataset.requests = model.requestMode ?? '';
@@ -195,6 +215,9 @@ function start() {
     event.target.textContent = state.paused ? 'Resume' : 'Pause';
     render();
   });
+  // The recent past by default (index.html selects "last 10 s"): everything since the start
+  // of a long session would squeeze each request into a fraction of a pixel.
+  state.windowMs = Number(document.getElementById('window').value);
   document.getElementById('window').addEventListener('change', (event) => {
     state.windowMs = Number(event.target.value);
     render();

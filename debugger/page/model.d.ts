@@ -56,6 +56,8 @@ export declare class Model {
   first: number | undefined;
   eventCount: number;
   dropped: number;
+  /** Times whose request steps this page never got (it showed another view; the ring had moved on). */
+  gaps: { from: number; to: number }[];
   requestMode: 'all' | 'sampled' | 'none' | undefined;
   readonly samples: Map<number | string, { sample: number; time: number }>;
   allSince: number | undefined;
@@ -66,6 +68,7 @@ export declare class Model {
   rateApprox(edge: Edge): boolean;
   add(event: unknown): void;
   addDeadlock(deadlock: Deadlock, time: number, source: string): boolean;
+  addGap(from: number, to: number): void;
   setWaits(waits: { graph?: WaitGraph; error?: string }): void;
   object(objectId: number, className: string | undefined): ObjectInfo;
   snapshot(objectId: number): ObjectSnapshot | undefined;

@@ -66,8 +66,20 @@ export class Model {
     /** @type {number | undefined} the last switch to every request, if a sample came before it */
     this.allSince = undefined;
     this.sawSample = false;
+    /**
+     * @type {{ from: number, to: number }[]} times whose request steps this page never got: it
+     * showed another view (the lean stream), and the server's ring no longer held them when it
+     * came back to the timeline.
+     */
+    this.gaps = [];
     /** Bumped on every change; the page re-renders when it moved. */
     this.version = 0;
+  }
+
+  /** @param {number} from @param {number} to */
+  addGap(from, to) {
+    if (to > from) this.gaps.push({ from, to });
+    this.version++;
   }
 
   /** 1 in how many requests are observed now (the largest over nodes, over the rate window). */

@@ -185,7 +185,8 @@ function priorityGraph(policy) {
       }
     }
   }
-  const W = 130;
+  // Wide enough for the longest name (12 px text: about 7.2 px a character), 130 px at least.
+  const W = Math.max(130, Math.ceil(18 + 7.2 * Math.max(...names.map((n) => n.length))));
   const H = 30;
   const at = new Map();
   const perLayer = new Map();
@@ -226,8 +227,8 @@ function priorityGraph(policy) {
         return s(
           'g',
           { class: 'group-box' },
-          s('rect', { x: p.x, y: p.y, width: W, height: H, rx: 5 }),
-          s('text', { x: p.x + 8, y: p.y + 19 }, name),
+          s('rect', { class: 'group-rect', x: p.x, y: p.y, width: W, height: H, rx: 5 }),
+          s('text', { class: 'group-label', x: p.x + 8, y: p.y + 19 }, name),
         );
       }),
     ),

@@ -71,6 +71,25 @@ export function timelineView(model, options) {
   }
   const height = y + 4;
 
+  // Times this page never got the steps of requests for (it showed another view, and the
+  // server's ring had moved on when it came back): marked, not left as unexplained blanks.
+  const gaps = [];
+  const gapLabels = [];
+  for (const gap of model.gaps) {
+    if (gap.to < t0 || gap.from > t1) continue;
+    const x1 = x(gap.from);
+    const x2 = Math.max(x1 + 2, x(gap.to));
+    const what = `not recorded while you were on another tab (${duration(gap.to - gap.from)})`;
+    gaps.push(
+      s(
+        'rect',
+        { class: 'gap', x: x1, y: AXIS_H - 4, width: x2 - x1, height: height - AXIS_H + 4 },
+        s('title', {}, what),
+      ),
+    );
+    gapLabels.push(s('text', { class: 'gap-label', x: x1 + 4, y: mainY + 14 }, what));
+  }
+
   const bars = [];
   for (const r of visible) {
     const top = laneY.get(`${r.objectId}:${r.lane}`);
@@ -100,7 +119,13 @@ export function timelineView(model, options) {
     const first = x(r.start);
     const last = x(r.end ?? t1);
     if (last - first > 36) {
-      bars.push(s('text', { class: 'bar-label', x: first + 3, y: top + 14 }, r.method));
+      bars.push(
+        s(
+          'text',
+          { class: `bar-label${r.ok === false ? ' failed' : ''}`, x: first + 3, y: top + 14 },
+          r.method,
+        ),
+      );
     }
   }
 
@@ -141,6 +166,9 @@ export function timelineView(model, options) {
       { class: 'hint' },
       `${duration(span)} shown. Bars: requests in service (lighter, hatched: in wait-by-necessity); arrows: from a send to the start of its service.`,
       leftOut > 0 ? ` The ${leftOut} oldest requests of the window are left out.` : '',
+      gaps.length > 0
+        ? ' Grey bands: times this page showed another view, whose requests the debugger no longer held when it came back (it keeps its last events, see ringSize).'
+        : '',
       model.requestMode === 'sampled'
         ? ` Only a sample of requests is shown (1 in ${model.sampleNow()}): the debugger takes every request while a page shows this view.`
         : model.allSince !== undefined && model.allSince > t0
@@ -174,9 +202,11 @@ export function timelineView(model, options) {
         ),
       ),
       rows,
+      gaps,
       ticks,
       bars,
       arrows,
+      gapLabels,
     ),
   );
 }

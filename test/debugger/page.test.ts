@@ -8,21 +8,40 @@
  * project would only double the time. Skipped where /usr/bin/chromium is missing (.ci/run
  * installs it).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Group, MemberOf, newActive, terminate } from 'multiactive';
-import { attachDebugger } from 'multiactive/debugger';
+import { Compatible, Group, MemberOf, newActive, Priority, terminate } from 'multiactive';
+import { attachDebugger, recordTrace } from 'multiactive/debugger';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeadlockDemo, runDeadlockDemo } from '../../examples/deadlock/main.js';
 import { type Browser, hasChromium, launchChromium } from './browser.js';
+import { labelOnShape, unreadable } from './looks.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const WAIT = { timeout: 10_000 };
 
 const skip = process.env.MULTIACTIVE_DECORATORS === 'legacy' || !hasChromium();
+
+describe("the page's stylesheet", () => {
+  it('styles only classes that the page uses (a rule for a class nothing sets styles nothing)', () => {
+    const pageDir = join(root, 'debugger/page');
+    const css = readFileSync(join(pageDir, 'style.css'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+    const code = readdirSync(pageDir)
+      .filter((name) => /\.(js|html)$/.test(name))
+      .map((name) => readFileSync(join(pageDir, name), 'utf8'))
+      .join('\n');
+    const classes = new Set([...css.matchAll(/\.([a-z][a-z0-9-]*)/g)].map((m) => m[1]!));
+    expect(classes.size).toBeGreaterThan(30);
+    // A class is set as a word of a `class` value, or made from a prefix (`state-${...}`).
+    const used = (name: string): boolean =>
+      new RegExp(`['"\` ]${name}['"\` $]`).test(code) ||
+      [...code.matchAll(/[`'"]([a-z-]+-)\$\{/g)].some((m) => name.startsWith(m[1]!));
+    expect([...classes].filter((name) => !used(name))).toEqual([]);
+  });
+});
 
 describe.skipIf(skip)('the debugger page in chromium', () => {
   let browser: Browser;
@@ -199,6 +218,167 @@ describe.skipIf(skip)('the debugger page in chromium', () => {
       expect(await page.evaluate(() => (globalThis as { __xss?: unknown }).__xss)).toBeUndefined();
     } finally {
       await terminate(hostile);
+      await debug.close();
+    }
+  });
+  it('draws every view so that a person can read it: no shape in the default black, text in contrast', async () => {
+    await page.goto(demo.url);
+    await page.waitForSelector('body[data-connection="live"]', WAIT);
+    const ready: Record<string, string> = {
+      graph: '#view-graph .call-edge',
+      object: '#view-object table.queue td.reason',
+      timeline: '#view-timeline rect.bar',
+      deadlocks: '#view-deadlocks .cycle-request',
+    };
+    for (const [view, selector] of Object.entries(ready)) {
+      await page.click(`#tabs button[data-view="${view}"]`);
+      await page.waitForSelector(selector, WAIT);
+      expect(await unreadable(page, 'body'), view).toEqual([]);
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('draws the priority graph as light boxes with dark labels that fit in them', async () => {
+    @Group('routing', { selfCompatible: false })
+    @Group('monitoring', { selfCompatible: true })
+    @Group('a-rather-long-group-name', { selfCompatible: true })
+    @Compatible(['routing', 'monitoring'])
+    @Priority('routing', ['a-rather-long-group-name', 'monitoring'])
+    class Prioritised {
+      @MemberOf('routing') route(): number {
+        return 1;
+      }
+      @MemberOf('monitoring') watch(): number {
+        return 2;
+      }
+      @MemberOf('a-rather-long-group-name') read(): number {
+        return 3;
+      }
+    }
+    const debug = await attachDebugger();
+    const object = newActive(Prioritised);
+    try {
+      await object.route();
+      await page.goto(`${debug.url}#object`);
+      await page.waitForSelector('body[data-connection="live"]', WAIT);
+      await page.waitForSelector('#view-object svg.priority .group-box', WAIT);
+      const boxes = await labelOnShape(page, '#view-object svg.priority .group-box', 'rect', 'text');
+      expect(boxes.map((b) => b.what).sort()).toEqual(['a-rather-long-group-name', 'monitoring', 'routing']);
+      for (const box of boxes) {
+        expect(box.background, box.what).not.toBe('rgb(0, 0, 0)'); // the SVG default: a style missed it
+        expect(box.contrast, `${box.what}: ${box.fill} on ${box.background}`).toBeGreaterThanOrEqual(4.5);
+        expect(box.inside, `${box.what} fits in its box`).toBe(true);
+      }
+      expect(await unreadable(page, '#view-object')).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await terminate(object);
+      await debug.close();
+    }
+  });
+  it('shows the last 10 s of the timeline by default, and everything on request', async () => {
+    class Clock {
+      tick(n: number): number {
+        return n;
+      }
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'multiactive-page-window-'));
+    try {
+      const file = join(dir, 'long.jsonl');
+      const recording = recordTrace(file);
+      const clock = newActive(Clock);
+      await clock.tick(1);
+      await clock.tick(2);
+      await terminate(clock);
+      await recording.stop();
+      // A session of a minute: everything up to the second call happened 60 s earlier.
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      const [first, second] = lines.filter((l) => l.type === 'request.sent' && l.request.method === 'tick');
+      const firstId: number = first.request.requestId;
+      for (const line of lines)
+        if (typeof line.time === 'number' && line.time < second.time) line.time -= 60_000;
+      writeFileSync(file, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
+
+      await page.goto(demo.url);
+      await page.waitForSelector('body[data-connection="live"]', WAIT);
+      await page.setInputFiles('#trace-file', file);
+      await page.waitForSelector('body[data-connection="trace"]', WAIT);
+      await page.click('#tabs button[data-view="timeline"]');
+      await page.waitForSelector(
+        `#view-timeline rect.bar[data-request-id="${second.request.requestId}"]`,
+        WAIT,
+      );
+      expect(await page.locator('#window').inputValue()).toBe('10000');
+      expect(await page.locator('#view-timeline .hint').textContent()).toMatch(/^10\.00 s shown\./);
+      expect(await page.locator(`#view-timeline rect.bar[data-request-id="${firstId}"]`).count()).toBe(0);
+
+      await page.selectOption('#window', '0'); // everything
+      await page.waitForSelector(`#view-timeline rect.bar[data-request-id="${firstId}"]`, WAIT);
+      expect(await page.locator('#view-timeline .hint').textContent()).toMatch(/^60\.\d\d s shown\./);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('fills in, back on the timeline, the requests it missed on another view, and marks what the server no longer had', async () => {
+    class Work {
+      step(n: number): number {
+        return n;
+      }
+    }
+    const debug = await attachDebugger({ ringSize: 120 });
+    const work = newActive(Work);
+    const steps = page.locator('#view-timeline rect.bar', {
+      has: page.locator('title', { hasText: /\.step #/ }),
+    });
+    let sent = 1;
+    const away = async (calls: number) => {
+      await page.click('#tabs button[data-view="graph"]');
+      await page.waitForSelector('#requests-mode[data-requests="sampled"]', WAIT);
+      for (let i = 0; i < calls; i++) await work.step(i);
+      // The page got the lean stream meanwhile: the sends (counted on the graph), not the steps.
+      sent += calls;
+      await page
+        .locator('#view-graph .call-edge text', { hasText: new RegExp(`^${sent} calls`) })
+        .waitFor(WAIT);
+      await page.click('#tabs button[data-view="timeline"]');
+      await page.waitForSelector('#requests-mode[data-requests="all"]', WAIT);
+    };
+    try {
+      await page.goto(`${debug.url}#timeline`);
+      await page.waitForSelector('#requests-mode[data-requests="all"]', WAIT);
+      await work.step(-1);
+      await page.waitForSelector('#view-timeline rect.bar', WAIT);
+      expect(await steps.count()).toBe(1);
+
+      // 1. Away for 4 calls: the ring still holds them all, so they are all drawn on return.
+      await away(4);
+      await expect.poll(() => steps.count(), WAIT).toBe(5);
+      expect(await page.locator('#view-timeline rect.gap').count()).toBe(0);
+
+      // 2. Away for 60 calls (some 300 events): the ring (120) lost the oldest. Those are marked,
+      // the rest drawn.
+      await away(60);
+      const label = page.locator('#view-timeline text.gap-label');
+      await label.waitFor(WAIT);
+      expect(await label.textContent()).toMatch(/^not recorded while you were on another tab \(.+\)$/);
+      expect(await page.locator('#view-timeline .hint').textContent()).toContain(
+        'Grey bands: times this page showed another view',
+      );
+      const drawn = await steps.count();
+      expect(drawn).toBeGreaterThan(5 + 5);
+      expect(drawn).toBeLessThan(5 + 60);
+      // The band is where the lost calls were: before the calls drawn after it.
+      const band = (await page.locator('#view-timeline rect.gap').boundingBox())!;
+      const last = (await steps.last().boundingBox())!;
+      expect(band.x + band.width).toBeLessThanOrEqual(last.x + 0.5);
+      expect(await unreadable(page, '#view-timeline')).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await terminate(work);
       await debug.close();
     }
   });

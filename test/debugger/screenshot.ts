@@ -18,10 +18,14 @@ mkdirSync(out, { recursive: true });
 let rounds = 0;
 let enough!: () => void;
 const traffic = new Promise<void>((resolve) => (enough = resolve));
+let copied = (_requestId: number): void => undefined;
 const stop = onEvent((event) => {
-  if (event.type === 'request.finished' && event.request.method === 'copyFrom' && ++rounds === ROUNDS)
-    enough();
+  if (event.type !== 'request.finished' || event.request.method !== 'copyFrom') return;
+  if (++rounds === ROUNDS) enough();
+  copied(event.request.requestId);
 });
+/** The request id of the next `copyFrom` to finish. */
+const nextCopy = (): Promise<number> => new Promise((resolve) => (copied = resolve));
 const demo = await debugDemo({ deadlock: true, port: 0, print: () => undefined });
 const browser = await launchChromium();
 try {
@@ -39,16 +43,27 @@ try {
   await page.waitForSelector('#view-object table.queue td.reason');
   await page.screenshot({ path: join(out, 'debugger-object.png'), fullPage: true });
 
+  // A peer's policy: its groups, compatibility matrix and priority graph.
+  await page.locator('#view-object .object-list button', { hasText: /^Peer#/ }).click();
+  await page.waitForSelector('#view-object svg.priority .group-box');
+  await page.screenshot({ path: join(out, 'debugger-policy.png'), fullPage: true });
+
   // The last second: a few rounds of traffic, wide enough to see lookups overlap.
   await page.selectOption('#window', '1000');
   await page.click('#tabs button[data-view="timeline"]');
-  await page.waitForSelector('#view-timeline rect.bar');
+  // Every request from now on, the rounds missed on the other views filled in, and the next
+  // round drawn: the last second is complete.
+  await page.waitForSelector('#requests-mode[data-requests="all"]');
+  const next = await nextCopy();
+  await page.waitForSelector(`#view-timeline rect.bar[data-request-id="${next}"]`);
   await page.screenshot({ path: join(out, 'debugger-timeline.png') });
 
   await page.click('#tabs button[data-view="deadlocks"]');
   await page.waitForSelector('#view-deadlocks .cycle-request');
   await page.screenshot({ path: join(out, 'debugger.png'), fullPage: true });
-  console.log(`wrote ${out}/debugger.png, debugger-graph.png, debugger-object.png, debugger-timeline.png`);
+  console.log(
+    `wrote ${out}/debugger.png, debugger-graph.png, debugger-object.png, debugger-policy.png, debugger-timeline.png`,
+  );
 } finally {
   stop();
   await browser.close();

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { ArgumentError, configureDeadlocks, type MultiactiveEvent, newActive, terminate } from 'multiactive';
 import { attachDebugger, attachFromEnv, type DebuggerHandle } from 'multiactive/debugger';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openSse, raw } from './support.js';
+import { within } from '../support/within.js';
+import { openPausableSse, openSse, type PausableSse, raw } from './support.js';
 
 class Counter {
   n = 0;
@@ -41,6 +42,8 @@ describe('debugger options', () => {
     [{ host: 42 as unknown as string }, /`host`.*`42` \(number\)/],
     [{ token: '' }, /`token` to be a non-empty string/],
     [{ ringSize: 0 }, /`ringSize` to be an integer >= 1/],
+    [{ maxBufferedBytes: 0 }, /`maxBufferedBytes` to be an integer >= 1 \(bytes\)/],
+    [{ maxBufferedBytes: 1.5 }, /`maxBufferedBytes`.*`1.5`/],
   ])('refuses %j with a named error', async (options, message) => {
     const error = await attachDebugger(options).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ArgumentError);
@@ -197,6 +200,75 @@ describe('the debugger server', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ deadlocks: [] });
   });
+
+  it('holds at most maxBufferedBytes for pages that stop reading, drops the slowest saying why, and serves a page that reads', async () => {
+    const budget = 4 << 20;
+    const debug = await attach({ maxBufferedBytes: budget });
+    const base = debug.url;
+    // Big events: a failed request carries its error's message (64 KiB here) to the timeline.
+    const big = 'x'.repeat(64 << 10);
+    class Noisy {
+      fail(i: number): never {
+        throw new Error(`${i} ${big}`);
+      }
+    }
+    const onTimeline = (client: string) =>
+      fetch(`${base}api/view?client=${client}&view=timeline`, { method: 'POST' });
+    const healthy = await openSse(`${base}api/events`);
+    const paused: PausableSse[] = [];
+    const noisy = newActive(Noisy);
+    try {
+      const hello = await healthy.waitFor((m) => m.event === 'hello');
+      expect((await onTimeline((hello.data as { client: string }).client)).status).toBe(200);
+      for (let i = 0; i < 3; i++) {
+        const page = await openPausableSse(`${base}api/events`);
+        paused.push(page);
+        expect((await onTimeline(page.client)).status).toBe(200);
+        page.pause();
+      }
+      const failedAt = (i: number) => (m: { event: string; data: unknown }) =>
+        m.event === 'events' &&
+        (m.data as { events: MultiactiveEvent[] }).events.some(
+          (e) =>
+            e.type === 'request.finished' &&
+            !e.ok &&
+            (e.error as { message: string }).message.startsWith(`${i} `),
+        );
+      let most = 0;
+      let call = 0;
+      // Rounds of 10 failures (640 KiB of events for each page on the timeline), each waited
+      // for at the page that reads, until the three that do not are dropped, and one round more.
+      for (let round = 0; round < 100 && debug.stats().droppedPages < 3; round++) {
+        await Promise.all(Array.from({ length: 10 }, () => noisy.fail(call++).catch(() => undefined)));
+        await healthy.waitFor(failedAt(call - 1), 10_000);
+        const { bufferedBytes } = debug.stats();
+        most = Math.max(most, bufferedBytes);
+        expect(bufferedBytes).toBeLessThanOrEqual(budget);
+      }
+      expect(debug.stats()).toMatchObject({ pages: 1, droppedPages: 3 });
+      // The measure is alive: the pages that stopped reading did hold what was written for them.
+      expect(most).toBeGreaterThan(budget / 4);
+
+      // The page that reads keeps getting every push, and was never told to go.
+      await noisy.fail(call++).catch(() => undefined);
+      await healthy.waitFor(failedAt(call - 1), 10_000);
+      expect(healthy.messages.some((m) => m.event === 'dropped')).toBe(false);
+
+      // A dropped page, once it reads again, gets what was already on its way, then why it was dropped.
+      for (const page of paused) {
+        const text = await within(page.resumeToEnd(), 10_000, 'a dropped stream to end');
+        const dropped = /event: dropped\ndata: (.*)\n\n$/.exec(text);
+        expect(dropped, text.slice(-300)).not.toBeNull();
+        expect((JSON.parse(dropped![1]!) as { reason: string }).reason).toMatch(
+          /maxBufferedBytes \(4\.0 MiB\).*this page was the slowest|this page read too slowly: .* a page may hold 4\.0 MiB/,
+        );
+      }
+    } finally {
+      for (const page of paused) page.close();
+      healthy.close();
+      await terminate(noisy);
+    }
+  }, 60_000);
 
   it('stops listening on close, and close can be called twice', async () => {
     const handle = await attachDebugger();

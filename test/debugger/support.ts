@@ -100,3 +100,57 @@ export function raw(
     req.end();
   });
 }
+
+/** An SSE connection whose reading the test controls: it stops reading on `pause()`. */
+export interface PausableSse {
+  /** The page id from `hello`. */
+  readonly client: string;
+  /** Everything received so far, as text. */
+  text(): string;
+  /** Stops reading from the socket (the server's writes back up). */
+  pause(): void;
+  /** Reads again; resolves with everything received once the server ends the stream. */
+  resumeToEnd(): Promise<string>;
+  close(): void;
+}
+
+/** Opens `/api/events` and resolves once `hello` came (reading goes on until `pause()`). */
+export function openPausableSse(url: string): Promise<PausableSse> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { Accept: 'text/event-stream' } }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`SSE: status ${res.statusCode}`));
+        return;
+      }
+      res.setEncoding('utf8');
+      let received = '';
+      let said = false;
+      const ended = new Promise<string>((done, fail) => {
+        res.on('end', () => done(received));
+        res.on('error', fail);
+        res.on('close', () => done(received));
+      });
+      ended.catch(() => undefined);
+      res.on('data', (chunk: string) => {
+        received += chunk;
+        const hello = /event: hello\ndata: (.*)\n\n/.exec(received);
+        if (!said && hello !== null) {
+          said = true;
+          resolve({
+            client: (JSON.parse(hello[1]!) as { client: string }).client,
+            text: () => received,
+            pause: () => res.pause(),
+            resumeToEnd: () => {
+              res.resume();
+              return ended;
+            },
+            close: () => req.destroy(),
+          });
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -2,7 +2,7 @@
  * Trace files (written, read back), the Chrome trace export (its structure, lanes and flows),
  * the command line, and the page's model (which the page and the export share).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -100,9 +100,26 @@ describe('trace files', () => {
     expect(trace.events.some((e) => e.type === 'object.created' && e.className === 'Shelf')).toBe(true);
   });
 
-  it('reports a file it could not write when stopped', async () => {
-    const recording = recordTrace(join(dir, 'missing-folder', 'run.jsonl'));
-    await expect(recording.stop()).rejects.toMatchObject({ code: 'ENOENT' });
+  it('refuses a trace path that cannot be written when attaching or starting, not when closing', async () => {
+    const notAFolder = join(dir, 'a-file');
+    writeFileSync(notAFolder, 'x');
+    const cases: [string, RegExp][] = [
+      [join(dir, 'missing-folder', 'run.jsonl'), /ENOENT/],
+      [dir, /EISDIR/], // a directory
+      [join(notAFolder, 'run.jsonl'), /ENOTDIR/],
+    ];
+    for (const [path, reason] of cases) {
+      const error = await attachDebugger({ trace: path }).catch((e: unknown) => e);
+      expect(error, path).toBeInstanceOf(ArgumentError);
+      expect((error as Error).message).toContain(`Cannot write the trace file ${JSON.stringify(path)}`);
+      expect((error as Error).message).toMatch(reason);
+      expect(() => recordTrace(path)).toThrow(ArgumentError);
+    }
+    // Nothing was left attached: a trace that can be written still works afterwards.
+    const path = join(dir, 'ok.jsonl');
+    const handle = await attachDebugger({ trace: path });
+    await handle.close();
+    expect(readTrace(readFileSync(path, 'utf8')).header.format).toBe('multiactive-trace');
   });
 
   it('refuses a file that is not a trace, and skips a last line cut short', () => {
