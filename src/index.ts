@@ -17,6 +17,7 @@ export {
 export type { Condition, RequestView } from '../scheduler/index.js';
 export {
   isActive,
+  type NewActiveArgs,
   type NewActiveOptions,
   newActive,
   type ShutdownOptions,

@@ -109,3 +109,41 @@ class BadKey {}
 @Checkpoint({ store: 5 })
 class BadStore {}
 void [BadCount, BadKey, BadStore];
+
+// newActive: `args` is required exactly when the constructor requires arguments.
+class Peer {
+  constructor(readonly name: string) {}
+  hello(): string {
+    return `hello from ${this.name}`;
+  }
+}
+check<Active<Peer>>(newActive(Peer, ['p1']));
+check<Active<Peer>>(newActive(Peer, ['p1'], { copy: false }));
+// @ts-expect-error the constructor requires `name`: the arguments cannot be left out
+newActive(Peer);
+// @ts-expect-error nor given as an empty array
+newActive(Peer, []);
+// @ts-expect-error options do not stand in for the arguments
+newActive(Peer, undefined, { copy: false });
+// @ts-expect-error the constructor requires two arguments
+newActive(WithArgs, ['a']);
+class Optional {
+  constructor(readonly size = 1) {}
+}
+check<Active<Optional>>(newActive(Optional));
+check<Active<Optional>>(newActive(Optional, []));
+check<Active<Optional>>(newActive(Optional, [2]));
+check<Active<Optional>>(newActive(Optional, undefined, { copy: false }));
+// @ts-expect-error an optional argument still has its type
+newActive(Optional, ['big']);
+check<Active<Store>>(newActive(Store, [], { copy: false }));
+check<Active<Store>>(newActive(Store, undefined, { copy: false }));
+// @ts-expect-error a class without constructor parameters takes no arguments
+newActive(Store, [1]);
+class Rest {
+  constructor(...names: string[]) {
+    void names;
+  }
+}
+check<Active<Rest>>(newActive(Rest));
+check<Active<Rest>>(newActive(Rest, ['a', 'b']));
