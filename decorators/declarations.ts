@@ -78,6 +78,12 @@ export interface MemberDeclaration {
   readonly source: string;
 }
 
+/** `@Alone()`: the method runs alone, on purpose. */
+export interface AloneDeclaration {
+  readonly method: string;
+  readonly source: string;
+}
+
 /**
  * A declaration error found while recording, before the class name was known (a standard
  * method decorator never sees its class) or kept to be thrown once all the class's decorators
@@ -97,6 +103,8 @@ export interface ClassDeclarations {
   checkpoint: CheckpointDeclaration | undefined;
   /** Method name -> membership declared on this class. */
   readonly members: Map<string, MemberDeclaration>;
+  /** Method name -> `@Alone()` declared on this class. */
+  readonly alone: Map<string, AloneDeclaration>;
   readonly problems: RecordedProblem[];
   /** Standard mode: the class-definition validation is registered (once per class). */
   validationRegistered: boolean;
@@ -130,6 +138,7 @@ function emptyDeclarations(): ClassDeclarations {
     threadConfig: undefined,
     checkpoint: undefined,
     members: new Map(),
+    alone: new Map(),
     problems: [],
     validationRegistered: false,
   };

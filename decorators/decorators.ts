@@ -500,6 +500,98 @@ export function Group(name: string, options?: GroupOptions): MultiactiveClassDec
   });
 }
 
+/** What a method decorator (`@MemberOf`, `@Alone`) records, and how it words its refusals. */
+interface MethodDecoratorSpec {
+  readonly decorator: DecoratorName;
+  /** The decorator as written: `@MemberOf('lookup')`. */
+  readonly head: string;
+  /** A problem with the decorator's own arguments, found when the factory was called. */
+  readonly argumentProblem: string | undefined;
+  /** What only an instance method can do: `belong to a group`. */
+  readonly ability: string;
+  /** The fix when it is put on a class, in standard mode. */
+  readonly onClass: string;
+  /** Record it for `method`; returns a problem detail when the class cannot take it. */
+  readonly record: (declarations: ClassDeclarations, method: string) => string | undefined;
+  /** Legacy mode, once recorded. */
+  readonly recorded?: (prototype: object, method: string) => void;
+}
+
+function methodDecorator(spec: MethodDecoratorSpec): MultiactiveMethodDecorator {
+  const { head, decorator } = spec;
+  /** The reason the member cannot be recorded, or undefined. */
+  const refuse = (member: string, fix: string) => `${head} is applied to ${member}; ${fix}`;
+  const notAMethod = (member: string) =>
+    refuse(member, `only instance methods can ${spec.ability} (a request is a call of a method). Remove it.`);
+  const staticMember = (member: string) =>
+    refuse(
+      member,
+      `only instance methods can ${spec.ability} (requests are calls on the active object, not on ` +
+        'its class). Make it an instance method, or remove the decorator.',
+    );
+  const symbolName = (member: string) =>
+    refuse(member, 'requests are named by strings. Give the method a string name, or remove the decorator.');
+
+  return (target: unknown, context?: unknown, descriptor?: unknown): void => {
+    if (isStandardContext(context)) {
+      // TC39 standard decorator.
+      const member = standardMember(context);
+      let problem: string | undefined;
+      if (context.kind === 'class') {
+        throw new DefinitionError(
+          classNameOf({ name: context.name }),
+          decorator,
+          refuse(member, spec.onClass),
+        );
+      }
+      if (context.kind !== 'method') problem = notAMethod(member);
+      else if (context.static) problem = staticMember(member);
+      else if (context.private) {
+        problem = refuse(
+          member,
+          'a private method cannot be called through the active object, so it is never a request. ' +
+            'Make it public (drop the #), or remove the decorator.',
+        );
+      } else if (typeof context.name === 'symbol') problem = symbolName(member);
+      else problem = spec.argumentProblem;
+      if (problem !== undefined) {
+        recordMemberProblem(context, decorator, problem);
+        return;
+      }
+      const declarations = declarationsInMetadata(requireMetadata(context, head));
+      const refused = spec.record(declarations, String(context.name));
+      if (refused !== undefined) declarations.problems.push({ decorator, detail: refused });
+      return;
+    }
+
+    // experimentalDecorators: (prototype, key, descriptor), or (ctor) on a class.
+    const className = legacyOwner(target);
+    const error = (detail: string) => {
+      forgetPending();
+      return new DefinitionError(className, decorator, detail);
+    };
+    if (context === undefined) {
+      throw error(refuse(`class \`${className}\``, 'it is a method decorator: put it on a method.'));
+    }
+    if (typeof context !== 'string' && typeof context !== 'symbol') {
+      throw error(refuse(`a value that is not a class member (${show(context)})`, 'put it on a method.'));
+    }
+    const member = legacyMember(target, context, descriptor);
+    if (typeof target === 'function') throw error(staticMember(member));
+    const value: unknown =
+      typeof descriptor === 'object' && descriptor !== null
+        ? (descriptor as PropertyDescriptor).value
+        : undefined;
+    if (typeof value !== 'function' || typeof target !== 'object' || target === null)
+      throw error(notAMethod(member));
+    if (typeof context === 'symbol') throw error(symbolName(member));
+    if (spec.argumentProblem !== undefined) throw error(spec.argumentProblem);
+    const refused = spec.record(declarationsForPrototype(target), context);
+    if (refused !== undefined) throw error(refused);
+    spec.recorded?.(target, context);
+  };
+}
+
 /**
  * Put an instance method in a group declared with `@Group` on this class or a parent. A method
  * belongs to one group; an override without `@MemberOf` keeps the parent's group, and a
@@ -517,94 +609,62 @@ export function MemberOf(group: string): MultiactiveMethodDecorator {
     "Write @MemberOf('name') with the name of a @Group of the class.",
     problems,
   );
-  const argumentProblem = problems[0];
-
-  /** The reason the member cannot be recorded, or undefined. */
-  const refuse = (member: string, fix: string) => `${head} is applied to ${member}; ${fix}`;
-  const notAMethod = (member: string) =>
-    refuse(
-      member,
-      'only instance methods can belong to a group (a request is a call of a method). Remove it.',
-    );
-  const staticMember = (member: string) =>
-    refuse(
-      member,
-      'only instance methods can belong to a group (requests are calls on the active object, not on ' +
-        'its class). Make it an instance method, or remove the decorator.',
-    );
-  const symbolName = (member: string) =>
-    refuse(member, 'requests are named by strings. Give the method a string name, or remove the decorator.');
-  const twoGroups = (method: string, existing: string) =>
-    `${head} on method \`${method}\`: the method is already a member of group \`${existing}\`. A method ` +
-    'belongs to one group: keep one @MemberOf.';
-
-  const decorate = (target: unknown, context?: unknown, descriptor?: unknown): void => {
-    if (isStandardContext(context)) {
-      // TC39 standard decorator.
-      const member = standardMember(context);
-      let problem: string | undefined;
-      if (context.kind === 'class') {
-        throw new DefinitionError(
-          classNameOf({ name: context.name }),
-          '@MemberOf',
-          refuse(member, 'it is a method decorator: put it on a method and declare the group with @Group.'),
-        );
-      }
-      if (context.kind !== 'method') problem = notAMethod(member);
-      else if (context.static) problem = staticMember(member);
-      else if (context.private) {
-        problem = refuse(
-          member,
-          'a private method cannot be called through the active object, so it is never a request. ' +
-            'Make it public (drop the #), or remove the decorator.',
-        );
-      } else if (typeof context.name === 'symbol') problem = symbolName(member);
-      else problem = argumentProblem;
-      if (problem !== undefined) {
-        recordMemberProblem(context, '@MemberOf', problem);
-        return;
-      }
-      const method = String(context.name);
-      const declarations = declarationsInMetadata(requireMetadata(context, head));
+  return methodDecorator({
+    decorator: '@MemberOf',
+    head,
+    argumentProblem: problems[0],
+    ability: 'belong to a group',
+    onClass: 'it is a method decorator: put it on a method and declare the group with @Group.',
+    record(declarations, method) {
       const existing = declarations.members.get(method);
       if (existing !== undefined) {
-        declarations.problems.push({ decorator: '@MemberOf', detail: twoGroups(method, existing.group) });
-        return;
+        return (
+          `${head} on method \`${method}\`: the method is already a member of group \`${existing.group}\`. ` +
+          'A method belongs to one group: keep one @MemberOf.'
+        );
       }
       declarations.members.set(method, { method, group, source: `${head} on method \`${method}\`` });
-      return;
-    }
+      return undefined;
+    },
+    recorded(prototype, method) {
+      writeMemberMetadata(prototype, method, group);
+    },
+  });
+}
 
-    // experimentalDecorators: (prototype, key, descriptor), or (ctor) on a class.
-    const className = legacyOwner(target);
-    const error = (detail: string) => {
-      forgetPending();
-      return new DefinitionError(className, '@MemberOf', detail);
-    };
-    if (context === undefined) {
-      throw error(refuse(`class \`${className}\``, 'it is a method decorator: put it on a method.'));
-    }
-    if (typeof context !== 'string' && typeof context !== 'symbol') {
-      throw error(refuse(`a value that is not a class member (${show(context)})`, 'put it on a method.'));
-    }
-    const member = legacyMember(target, context, descriptor);
-    if (typeof target === 'function') throw error(staticMember(member));
-    const value: unknown =
-      typeof descriptor === 'object' && descriptor !== null
-        ? (descriptor as PropertyDescriptor).value
-        : undefined;
-    if (typeof value !== 'function' || typeof target !== 'object' || target === null)
-      throw error(notAMethod(member));
-    if (typeof context === 'symbol') throw error(symbolName(member));
-    if (argumentProblem !== undefined) throw error(argumentProblem);
-    const method = context;
-    const declarations = declarationsForPrototype(target);
-    const existing = declarations.members.get(method);
-    if (existing !== undefined) throw error(twoGroups(method, existing.group));
-    declarations.members.set(method, { method, group, source: `${head} on method \`${method}\`` });
-    writeMemberMetadata(target, method, group);
-  };
-  return decorate;
+/**
+ * Say that an instance method runs alone: its requests are compatible with no other request,
+ * not even one of their own kind (what a method without `@MemberOf` does). It changes nothing
+ * in how the method is served; it says that this is intended, which silences the
+ * `MULTIACTIVE_UNGROUPED` warning a class that declares groups gives for its methods without
+ * a group. On an override, it takes the method out of the parent's group.
+ *
+ * @example @Alone() reset() { ... }
+ */
+export function Alone(...unexpected: never[]): MultiactiveMethodDecorator {
+  const head = '@Alone()';
+  if (unexpected.length > 0) {
+    // `@Alone` without parentheses: the decorator was called as the factory.
+    throw new MultiactiveError(
+      `Alone takes no arguments: write @Alone() with parentheses (got ${unexpected.length} arguments).`,
+    );
+  }
+  return methodDecorator({
+    decorator: '@Alone',
+    head,
+    argumentProblem: undefined,
+    ability: 'run as requests',
+    onClass:
+      'it is a method decorator: put it on each method that must run alone (a method without @MemberOf ' +
+      'runs alone too).',
+    record(declarations, method) {
+      if (declarations.alone.has(method)) {
+        return `${head} on method \`${method}\`: the method is already marked @Alone(). Keep one.`;
+      }
+      declarations.alone.set(method, { method, source: `${head} on method \`${method}\`` });
+      return undefined;
+    },
+  });
 }
 
 /**

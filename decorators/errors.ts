@@ -18,6 +18,7 @@ export class MultiactiveError extends Error {
 export type DecoratorName =
   | '@Group'
   | '@MemberOf'
+  | '@Alone'
   | '@Compatible'
   | '@Priority'
   | '@ThreadConfig'

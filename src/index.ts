@@ -6,6 +6,7 @@ import '../decorators/metadata.js';
 import './debug-env.js';
 
 export {
+  Alone,
   Checkpoint,
   type CheckpointOptions,
   Compatible,
