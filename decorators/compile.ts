@@ -186,6 +186,15 @@ export function validateDeclarations(cls: Function, deferUnknownGroup: (name: st
   buildPolicy(cls, deferUnknownGroup);
 }
 
+/**
+ * Whether `cls`'s policy is compiled (and cached) already: its declarations can no longer change.
+ *
+ * @internal
+ */
+export function isCompiled(cls: Function): boolean {
+  return compiled.has(cls);
+}
+
 function neverDefer(): boolean {
   return false;
 }

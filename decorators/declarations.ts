@@ -130,7 +130,8 @@ export type AbstractClass = abstract new (...args: never[]) => unknown;
 const RECORD = Symbol('multiactive.declarations');
 const legacyRecords = new WeakMap<object, ClassDeclarations>();
 
-function emptyDeclarations(): ClassDeclarations {
+/** A record with nothing declared. */
+export function emptyDeclarations(): ClassDeclarations {
   return {
     groups: [],
     compatible: [],
@@ -166,6 +167,16 @@ export function declarationsForPrototype(prototype: object): ClassDeclarations {
     legacyRecords.set(prototype, record);
   }
   return record;
+}
+
+/** `defineActive`: make `declarations` the record of `cls` (which has none of its own). */
+export function installDeclarations(cls: Function, declarations: ClassDeclarations): void {
+  legacyRecords.set(cls.prototype as object, declarations);
+}
+
+/** `defineActive`, when the spec did not compile: `cls` has no record again. */
+export function uninstallDeclarations(cls: Function): void {
+  legacyRecords.delete(cls.prototype as object);
 }
 
 /** The record of declarations written on `cls` itself (either mode), if any. */

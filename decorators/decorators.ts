@@ -25,6 +25,13 @@
  *   somewhere (it may be that stored value, about to be applied). A typo, declared nowhere,
  *   still throws at definition. Legacy validation never caches: the policy is compiled at the
  *   first `compilePolicy`.
+ * - Decorators called by hand (plain JavaScript: `Group('a')(Peer)`, `MemberOf('a')(proto, key,
+ *   descriptor)`) take the legacy path, and each class-decorator call empties the set, so the
+ *   class would be checked after every call, before the `Group(...)` calls still to come. So an
+ *   unknown name is deferred too when the call was made by hand, not by decorator syntax
+ *   (`calledByHand`, from the call stack; read only when a name is unknown): hand calls work in
+ *   any order, and their names are checked at the first `compilePolicy`. `defineActive`
+ *   (define.ts) records the same decorator values without applying them, all at once.
  * - A class with only member decorators (its groups inherited) has no class-definition hook in
  *   either mode: it is validated at its first `compilePolicy` (first `newActive`).
  *
@@ -33,7 +40,7 @@
  * the class's validation throws it with the class name (a static member throws at class
  * definition through a static initializer, whose `this` is the class).
  */
-import { recordOrigin } from './origin.js';
+import { calledByHand, recordOrigin } from './origin.js';
 import './metadata.js';
 import type { Condition } from '../scheduler/policy.js';
 import { compilePolicy, validateDeclarations } from './compile.js';
@@ -248,10 +255,14 @@ interface ClassDecoratorSpec {
   readonly declaresGroup?: string;
 }
 
+/** Decorator values -> what they declare, for `defineActive` (which records without applying). */
+const classDecoratorSpecs = new WeakMap<object, { spec: ClassDecoratorSpec; state: DecoratorValueState }>();
+const methodDecoratorSpecs = new WeakMap<object, MethodDecoratorSpec>();
+
 function classDecorator(spec: ClassDecoratorSpec): MultiactiveClassDecorator {
   const state: DecoratorValueState = { applications: 0 };
   pendingFresh.add(state);
-  return (target: unknown, context?: unknown, descriptor?: unknown): void => {
+  const decorator = (target: unknown, context?: unknown, descriptor?: unknown): void => {
     const first = state.applications === 0;
     state.applications++;
     if (first) pendingFresh.delete(state);
@@ -259,6 +270,56 @@ function classDecorator(spec: ClassDecoratorSpec): MultiactiveClassDecorator {
     if (isStandardContext(context)) applyStandard(spec, target, context);
     else applyLegacy(spec, target, context, descriptor, first);
   };
+  classDecoratorSpecs.set(decorator, { spec, state });
+  return decorator;
+}
+
+/**
+ * `defineActive`: record what the class decorator `value` (a fresh result of `Group(...)`,
+ * `Compatible(...)`, ...) declares into `declarations`, with the problems its arguments have,
+ * without applying it; it is then no longer pending (legacy count). Called last to first, like
+ * applied decorators, so the records end up in order.
+ *
+ * @internal
+ */
+export function recordClassDecorator(
+  value: MultiactiveClassDecorator,
+  declarations: ClassDeclarations,
+): void {
+  const found = classDecoratorSpecs.get(value);
+  if (found === undefined)
+    throw new MultiactiveError('recordClassDecorator: not a class decorator of multiactive');
+  pendingFresh.delete(found.state);
+  recordClassDeclaration(found.spec, declarations);
+}
+
+/**
+ * `defineActive`, when it gives up before recording `value`: it is no longer pending (legacy
+ * count), since it will never be applied.
+ *
+ * @internal
+ */
+export function forgetClassDecorator(value: MultiactiveClassDecorator): void {
+  const found = classDecoratorSpecs.get(value);
+  if (found !== undefined) pendingFresh.delete(found.state);
+}
+
+/**
+ * `defineActive`: record what the method decorator `value` (`MemberOf(...)`, `Alone()`) declares
+ * for `method`, or its problem, into `declarations` (in order: call first to last).
+ *
+ * @internal
+ */
+export function recordMethodDecorator(
+  value: MultiactiveMethodDecorator,
+  declarations: ClassDeclarations,
+  method: string,
+): void {
+  const spec = methodDecoratorSpecs.get(value);
+  if (spec === undefined)
+    throw new MultiactiveError('recordMethodDecorator: not a method decorator of multiactive');
+  const problem = spec.argumentProblem ?? spec.record(declarations, method);
+  if (problem !== undefined) declarations.problems.push({ decorator: spec.decorator, detail: problem });
 }
 
 /** Record the declaration (or its problems) in `declarations`, in source order. */
@@ -325,7 +386,8 @@ function applyLegacy(
   writeClassMetadata(target);
   try {
     if (!first) validateDeclarations(target, () => true);
-    else if (pendingFresh.size === 0) validateDeclarations(target, (name) => appliedGroupNames.has(name));
+    else if (pendingFresh.size === 0)
+      validateDeclarations(target, (name) => appliedGroupNames.has(name) || calledByHand());
   } catch (error) {
     forgetPending();
     throw error;
@@ -518,6 +580,12 @@ interface MethodDecoratorSpec {
 }
 
 function methodDecorator(spec: MethodDecoratorSpec): MultiactiveMethodDecorator {
+  const value = methodDecoratorValue(spec);
+  methodDecoratorSpecs.set(value, spec);
+  return value;
+}
+
+function methodDecoratorValue(spec: MethodDecoratorSpec): MultiactiveMethodDecorator {
   const { head, decorator } = spec;
   /** The reason the member cannot be recorded, or undefined. */
   const refuse = (member: string, fix: string) => `${head} is applied to ${member}; ${fix}`;

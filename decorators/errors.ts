@@ -14,7 +14,7 @@ export class MultiactiveError extends Error {
   }
 }
 
-/** The decorators that can be named by a `DefinitionError`. */
+/** The decorators (and `defineActive`) that can be named by a `DefinitionError`. */
 export type DecoratorName =
   | '@Group'
   | '@MemberOf'
@@ -22,7 +22,9 @@ export type DecoratorName =
   | '@Compatible'
   | '@Priority'
   | '@ThreadConfig'
-  | '@Checkpoint';
+  | '@Checkpoint'
+  /** The shape of a `defineActive` spec (its entries are checked as the decorators they stand for). */
+  | 'defineActive';
 
 /**
  * An invalid declaration of an active class (SPEC §2 [improvement]): thrown at class definition

@@ -30,6 +30,7 @@ export {
   ThreadConfig,
   type ThreadConfigOptions,
 } from './decorators.js';
+export { type ActiveSpec, type CompatibleSpec, defineActive, type MethodName } from './define.js';
 export { type DecoratorName, DefinitionError, MultiactiveError } from './errors.js';
 export { originOf } from './origin.js';
 export {
