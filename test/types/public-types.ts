@@ -4,10 +4,15 @@
  */
 import {
   type Active,
+  type ActiveSpec,
+  Alone,
   Checkpoint,
   type CheckpointOptions,
   control,
+  defineActive,
   type Future,
+  Group,
+  MemberOf,
   newActive,
   selfRef,
 } from 'multiactive';
@@ -147,3 +152,45 @@ class Rest {
 }
 check<Active<Rest>>(newActive(Rest));
 check<Active<Rest>>(newActive(Rest, ['a', 'b']));
+
+// defineActive: method names and options are typed; it returns the class.
+class Typed {
+  n = 0;
+  get(): number {
+    return this.n;
+  }
+  put(value: number): void {
+    this.n = value;
+  }
+}
+const TypedActive: typeof Typed = defineActive(Typed, {
+  groups: { reads: { selfCompatible: true, maxThreads: 4 }, writes: {} },
+  memberOf: { get: 'reads', put: 'writes' },
+  compatible: [
+    ['reads', 'writes'],
+    { groups: ['reads', 'writes'], condition: (a, b) => a.args[0] !== b.args[0] },
+  ],
+  priority: [['writes', 'reads']],
+  threadConfig: { threadPoolSize: 2 },
+  checkpoint: {},
+});
+check<Active<Typed>>(newActive(TypedActive));
+check<ActiveSpec<Typed>>({ alone: ['put'] });
+// @ts-expect-error memberOf names methods, not fields
+defineActive(Typed, { memberOf: { n: 'reads' } });
+// @ts-expect-error alone names methods of the class
+defineActive(Typed, { alone: ['remove'] });
+// @ts-expect-error group options are typed
+defineActive(Typed, { groups: { reads: { selfCompatible: 'yes' } } });
+// @ts-expect-error unknown spec key
+defineActive(Typed, { group: {} });
+
+// @Alone() is a method decorator that takes no arguments.
+@Group('g')
+class WithAlone {
+  @MemberOf('g') a(): void {}
+  @Alone() b(): void {}
+}
+void WithAlone;
+// @ts-expect-error Alone takes no arguments
+Alone('g');
