@@ -75,7 +75,71 @@ export function compilePolicy(ctor: AbstractClass): Policy {
   if (cached !== undefined) return cached;
   const policy = buildPolicy(ctor, neverDefer);
   compiled.set(ctor, policy);
+  warnUngrouped(ctor, policy);
   return policy;
+}
+
+/** The process warning code for methods left without a group in a class that declares groups. */
+export const UNGROUPED_WARNING = 'MULTIACTIVE_UNGROUPED';
+
+/**
+ * The instance methods of `cls` (own and inherited, nearest first) that run alone without
+ * having been told to: no group in `policy` and no `@Alone()` in force. Empty for a class that
+ * declares no group (a classic active object: every method runs alone, by design). The
+ * checkpoint hooks `checkpoint()` and `restore(state)` of a class with `@Checkpoint` are the
+ * runtime's, never requests of their own, so they are left out. Time: O(methods + chain).
+ *
+ * @internal
+ */
+export function ungroupedMethods(cls: Function, policy: Policy): string[] {
+  if (policy.groupCount === 0) return [];
+  const chain = declarationChain(cls);
+  const alone = new Set<string>();
+  let checkpointed = false;
+  for (const { declarations } of chain) {
+    for (const method of declarations.members.keys()) alone.delete(method);
+    for (const method of declarations.alone.keys()) alone.add(method);
+    if (declarations.checkpoint !== undefined) checkpointed = true;
+  }
+  const found = new Set<string>();
+  for (
+    let proto: unknown = cls.prototype;
+    typeof proto === 'object' && proto !== null && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      if (key === 'constructor' || key === 'then' || found.has(key)) continue;
+      if (checkpointed && (key === 'checkpoint' || key === 'restore')) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+      if (descriptor === undefined || typeof descriptor.value !== 'function') continue;
+      found.add(key);
+    }
+  }
+  return [...found].filter((method) => !policy.methodGroup.has(method) && !alone.has(method));
+}
+
+/**
+ * Once per class (at its compilation, which is cached): a `MULTIACTIVE_UNGROUPED` process
+ * warning naming the class, its methods without a group and its groups, since such a method
+ * silently runs alone. `@Alone()` (or `alone` in `defineActive`) says it is intended.
+ */
+function warnUngrouped(cls: Function, policy: Policy): void {
+  const methods = ungroupedMethods(cls, policy);
+  if (methods.length === 0) return;
+  const host = (globalThis as { process?: { emitWarning?: (message: string, options: object) => void } })
+    .process;
+  if (typeof host?.emitWarning !== 'function') return;
+  const className = policy.className;
+  const one = methods.length === 1;
+  const list = methods.map((method) => `\`${method}\``).join(', ');
+  host.emitWarning(
+    `multiactive: ${className}: ${one ? 'method' : 'methods'} ${list} ${one ? 'has' : 'have'} no group, so ` +
+      `${one ? 'it runs' : 'they run'} alone (compatible with no other request) although ${className} ` +
+      `declares groups ${nameList(policy.groupNames)}. Put ${one ? 'it' : 'each'} in a group with ` +
+      `@MemberOf('${policy.groupNames[0]}'), or mark ${one ? 'it' : 'each'} @Alone() if running alone is ` +
+      'intended (with defineActive: list it under `memberOf` or `alone`).',
+    { code: UNGROUPED_WARNING },
+  );
 }
 
 /**
@@ -120,6 +184,15 @@ export function checkpointConfig(ctor: AbstractClass): CheckpointConfig | undefi
  */
 export function validateDeclarations(cls: Function, deferUnknownGroup: (name: string) => boolean): void {
   buildPolicy(cls, deferUnknownGroup);
+}
+
+/**
+ * Whether `cls`'s policy is compiled (and cached) already: its declarations can no longer change.
+ *
+ * @internal
+ */
+export function isCompiled(cls: Function): boolean {
+  return compiled.has(cls);
 }
 
 function neverDefer(): boolean {
@@ -185,6 +258,19 @@ function buildPolicy(cls: Function, deferUnknownGroup: (name: string) => boolean
       const id = resolve(owner, '@MemberOf', member.source, member.group);
       // A subclass's declaration replaces the parent's; an override without @MemberOf keeps it.
       if (id !== undefined) methodGroup.set(member.method, id);
+    }
+    for (const alone of declarations.alone.values()) {
+      const member = declarations.members.get(alone.method);
+      if (member !== undefined) {
+        throw new DefinitionError(
+          classNameOf(owner),
+          '@Alone',
+          `${alone.source}: the method is also a member of group \`${member.group}\` (${member.source}). ` +
+            'A method either belongs to a group or runs alone: keep one of the two.',
+        );
+      }
+      // On an override: out of the parent's group.
+      methodGroup.delete(alone.method);
     }
   }
 

@@ -78,6 +78,12 @@ export interface MemberDeclaration {
   readonly source: string;
 }
 
+/** `@Alone()`: the method runs alone, on purpose. */
+export interface AloneDeclaration {
+  readonly method: string;
+  readonly source: string;
+}
+
 /**
  * A declaration error found while recording, before the class name was known (a standard
  * method decorator never sees its class) or kept to be thrown once all the class's decorators
@@ -97,6 +103,8 @@ export interface ClassDeclarations {
   checkpoint: CheckpointDeclaration | undefined;
   /** Method name -> membership declared on this class. */
   readonly members: Map<string, MemberDeclaration>;
+  /** Method name -> `@Alone()` declared on this class. */
+  readonly alone: Map<string, AloneDeclaration>;
   readonly problems: RecordedProblem[];
   /** Standard mode: the class-definition validation is registered (once per class). */
   validationRegistered: boolean;
@@ -122,7 +130,8 @@ export type AbstractClass = abstract new (...args: never[]) => unknown;
 const RECORD = Symbol('multiactive.declarations');
 const legacyRecords = new WeakMap<object, ClassDeclarations>();
 
-function emptyDeclarations(): ClassDeclarations {
+/** A record with nothing declared. */
+export function emptyDeclarations(): ClassDeclarations {
   return {
     groups: [],
     compatible: [],
@@ -130,6 +139,7 @@ function emptyDeclarations(): ClassDeclarations {
     threadConfig: undefined,
     checkpoint: undefined,
     members: new Map(),
+    alone: new Map(),
     problems: [],
     validationRegistered: false,
   };
@@ -157,6 +167,16 @@ export function declarationsForPrototype(prototype: object): ClassDeclarations {
     legacyRecords.set(prototype, record);
   }
   return record;
+}
+
+/** `defineActive`: make `declarations` the record of `cls` (which has none of its own). */
+export function installDeclarations(cls: Function, declarations: ClassDeclarations): void {
+  legacyRecords.set(cls.prototype as object, declarations);
+}
+
+/** `defineActive`, when the spec did not compile: `cls` has no record again. */
+export function uninstallDeclarations(cls: Function): void {
+  legacyRecords.delete(cls.prototype as object);
 }
 
 /** The record of declarations written on `cls` itself (either mode), if any. */

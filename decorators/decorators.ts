@@ -25,6 +25,13 @@
  *   somewhere (it may be that stored value, about to be applied). A typo, declared nowhere,
  *   still throws at definition. Legacy validation never caches: the policy is compiled at the
  *   first `compilePolicy`.
+ * - Decorators called by hand (plain JavaScript: `Group('a')(Peer)`, `MemberOf('a')(proto, key,
+ *   descriptor)`) take the legacy path, and each class-decorator call empties the set, so the
+ *   class would be checked after every call, before the `Group(...)` calls still to come. So an
+ *   unknown name is deferred too when the call was made by hand, not by decorator syntax
+ *   (`calledByHand`, from the call stack; read only when a name is unknown): hand calls work in
+ *   any order, and their names are checked at the first `compilePolicy`. `defineActive`
+ *   (define.ts) records the same decorator values without applying them, all at once.
  * - A class with only member decorators (its groups inherited) has no class-definition hook in
  *   either mode: it is validated at its first `compilePolicy` (first `newActive`).
  *
@@ -33,7 +40,7 @@
  * the class's validation throws it with the class name (a static member throws at class
  * definition through a static initializer, whose `this` is the class).
  */
-import { recordOrigin } from './origin.js';
+import { calledByHand, recordOrigin } from './origin.js';
 import './metadata.js';
 import type { Condition } from '../scheduler/policy.js';
 import { compilePolicy, validateDeclarations } from './compile.js';
@@ -248,10 +255,14 @@ interface ClassDecoratorSpec {
   readonly declaresGroup?: string;
 }
 
+/** Decorator values -> what they declare, for `defineActive` (which records without applying). */
+const classDecoratorSpecs = new WeakMap<object, { spec: ClassDecoratorSpec; state: DecoratorValueState }>();
+const methodDecoratorSpecs = new WeakMap<object, MethodDecoratorSpec>();
+
 function classDecorator(spec: ClassDecoratorSpec): MultiactiveClassDecorator {
   const state: DecoratorValueState = { applications: 0 };
   pendingFresh.add(state);
-  return (target: unknown, context?: unknown, descriptor?: unknown): void => {
+  const decorator = (target: unknown, context?: unknown, descriptor?: unknown): void => {
     const first = state.applications === 0;
     state.applications++;
     if (first) pendingFresh.delete(state);
@@ -259,6 +270,56 @@ function classDecorator(spec: ClassDecoratorSpec): MultiactiveClassDecorator {
     if (isStandardContext(context)) applyStandard(spec, target, context);
     else applyLegacy(spec, target, context, descriptor, first);
   };
+  classDecoratorSpecs.set(decorator, { spec, state });
+  return decorator;
+}
+
+/**
+ * `defineActive`: record what the class decorator `value` (a fresh result of `Group(...)`,
+ * `Compatible(...)`, ...) declares into `declarations`, with the problems its arguments have,
+ * without applying it; it is then no longer pending (legacy count). Called last to first, like
+ * applied decorators, so the records end up in order.
+ *
+ * @internal
+ */
+export function recordClassDecorator(
+  value: MultiactiveClassDecorator,
+  declarations: ClassDeclarations,
+): void {
+  const found = classDecoratorSpecs.get(value);
+  if (found === undefined)
+    throw new MultiactiveError('recordClassDecorator: not a class decorator of multiactive');
+  pendingFresh.delete(found.state);
+  recordClassDeclaration(found.spec, declarations);
+}
+
+/**
+ * `defineActive`, when it gives up before recording `value`: it is no longer pending (legacy
+ * count), since it will never be applied.
+ *
+ * @internal
+ */
+export function forgetClassDecorator(value: MultiactiveClassDecorator): void {
+  const found = classDecoratorSpecs.get(value);
+  if (found !== undefined) pendingFresh.delete(found.state);
+}
+
+/**
+ * `defineActive`: record what the method decorator `value` (`MemberOf(...)`, `Alone()`) declares
+ * for `method`, or its problem, into `declarations` (in order: call first to last).
+ *
+ * @internal
+ */
+export function recordMethodDecorator(
+  value: MultiactiveMethodDecorator,
+  declarations: ClassDeclarations,
+  method: string,
+): void {
+  const spec = methodDecoratorSpecs.get(value);
+  if (spec === undefined)
+    throw new MultiactiveError('recordMethodDecorator: not a method decorator of multiactive');
+  const problem = spec.argumentProblem ?? spec.record(declarations, method);
+  if (problem !== undefined) declarations.problems.push({ decorator: spec.decorator, detail: problem });
 }
 
 /** Record the declaration (or its problems) in `declarations`, in source order. */
@@ -325,7 +386,8 @@ function applyLegacy(
   writeClassMetadata(target);
   try {
     if (!first) validateDeclarations(target, () => true);
-    else if (pendingFresh.size === 0) validateDeclarations(target, (name) => appliedGroupNames.has(name));
+    else if (pendingFresh.size === 0)
+      validateDeclarations(target, (name) => appliedGroupNames.has(name) || calledByHand());
   } catch (error) {
     forgetPending();
     throw error;
@@ -500,6 +562,104 @@ export function Group(name: string, options?: GroupOptions): MultiactiveClassDec
   });
 }
 
+/** What a method decorator (`@MemberOf`, `@Alone`) records, and how it words its refusals. */
+interface MethodDecoratorSpec {
+  readonly decorator: DecoratorName;
+  /** The decorator as written: `@MemberOf('lookup')`. */
+  readonly head: string;
+  /** A problem with the decorator's own arguments, found when the factory was called. */
+  readonly argumentProblem: string | undefined;
+  /** What only an instance method can do: `belong to a group`. */
+  readonly ability: string;
+  /** The fix when it is put on a class, in standard mode. */
+  readonly onClass: string;
+  /** Record it for `method`; returns a problem detail when the class cannot take it. */
+  readonly record: (declarations: ClassDeclarations, method: string) => string | undefined;
+  /** Legacy mode, once recorded. */
+  readonly recorded?: (prototype: object, method: string) => void;
+}
+
+function methodDecorator(spec: MethodDecoratorSpec): MultiactiveMethodDecorator {
+  const value = methodDecoratorValue(spec);
+  methodDecoratorSpecs.set(value, spec);
+  return value;
+}
+
+function methodDecoratorValue(spec: MethodDecoratorSpec): MultiactiveMethodDecorator {
+  const { head, decorator } = spec;
+  /** The reason the member cannot be recorded, or undefined. */
+  const refuse = (member: string, fix: string) => `${head} is applied to ${member}; ${fix}`;
+  const notAMethod = (member: string) =>
+    refuse(member, `only instance methods can ${spec.ability} (a request is a call of a method). Remove it.`);
+  const staticMember = (member: string) =>
+    refuse(
+      member,
+      `only instance methods can ${spec.ability} (requests are calls on the active object, not on ` +
+        'its class). Make it an instance method, or remove the decorator.',
+    );
+  const symbolName = (member: string) =>
+    refuse(member, 'requests are named by strings. Give the method a string name, or remove the decorator.');
+
+  return (target: unknown, context?: unknown, descriptor?: unknown): void => {
+    if (isStandardContext(context)) {
+      // TC39 standard decorator.
+      const member = standardMember(context);
+      let problem: string | undefined;
+      if (context.kind === 'class') {
+        throw new DefinitionError(
+          classNameOf({ name: context.name }),
+          decorator,
+          refuse(member, spec.onClass),
+        );
+      }
+      if (context.kind !== 'method') problem = notAMethod(member);
+      else if (context.static) problem = staticMember(member);
+      else if (context.private) {
+        problem = refuse(
+          member,
+          'a private method cannot be called through the active object, so it is never a request. ' +
+            'Make it public (drop the #), or remove the decorator.',
+        );
+      } else if (typeof context.name === 'symbol') problem = symbolName(member);
+      else problem = spec.argumentProblem;
+      if (problem !== undefined) {
+        recordMemberProblem(context, decorator, problem);
+        return;
+      }
+      const declarations = declarationsInMetadata(requireMetadata(context, head));
+      const refused = spec.record(declarations, String(context.name));
+      if (refused !== undefined) declarations.problems.push({ decorator, detail: refused });
+      return;
+    }
+
+    // experimentalDecorators: (prototype, key, descriptor), or (ctor) on a class.
+    const className = legacyOwner(target);
+    const error = (detail: string) => {
+      forgetPending();
+      return new DefinitionError(className, decorator, detail);
+    };
+    if (context === undefined) {
+      throw error(refuse(`class \`${className}\``, 'it is a method decorator: put it on a method.'));
+    }
+    if (typeof context !== 'string' && typeof context !== 'symbol') {
+      throw error(refuse(`a value that is not a class member (${show(context)})`, 'put it on a method.'));
+    }
+    const member = legacyMember(target, context, descriptor);
+    if (typeof target === 'function') throw error(staticMember(member));
+    const value: unknown =
+      typeof descriptor === 'object' && descriptor !== null
+        ? (descriptor as PropertyDescriptor).value
+        : undefined;
+    if (typeof value !== 'function' || typeof target !== 'object' || target === null)
+      throw error(notAMethod(member));
+    if (typeof context === 'symbol') throw error(symbolName(member));
+    if (spec.argumentProblem !== undefined) throw error(spec.argumentProblem);
+    const refused = spec.record(declarationsForPrototype(target), context);
+    if (refused !== undefined) throw error(refused);
+    spec.recorded?.(target, context);
+  };
+}
+
 /**
  * Put an instance method in a group declared with `@Group` on this class or a parent. A method
  * belongs to one group; an override without `@MemberOf` keeps the parent's group, and a
@@ -517,94 +677,62 @@ export function MemberOf(group: string): MultiactiveMethodDecorator {
     "Write @MemberOf('name') with the name of a @Group of the class.",
     problems,
   );
-  const argumentProblem = problems[0];
-
-  /** The reason the member cannot be recorded, or undefined. */
-  const refuse = (member: string, fix: string) => `${head} is applied to ${member}; ${fix}`;
-  const notAMethod = (member: string) =>
-    refuse(
-      member,
-      'only instance methods can belong to a group (a request is a call of a method). Remove it.',
-    );
-  const staticMember = (member: string) =>
-    refuse(
-      member,
-      'only instance methods can belong to a group (requests are calls on the active object, not on ' +
-        'its class). Make it an instance method, or remove the decorator.',
-    );
-  const symbolName = (member: string) =>
-    refuse(member, 'requests are named by strings. Give the method a string name, or remove the decorator.');
-  const twoGroups = (method: string, existing: string) =>
-    `${head} on method \`${method}\`: the method is already a member of group \`${existing}\`. A method ` +
-    'belongs to one group: keep one @MemberOf.';
-
-  const decorate = (target: unknown, context?: unknown, descriptor?: unknown): void => {
-    if (isStandardContext(context)) {
-      // TC39 standard decorator.
-      const member = standardMember(context);
-      let problem: string | undefined;
-      if (context.kind === 'class') {
-        throw new DefinitionError(
-          classNameOf({ name: context.name }),
-          '@MemberOf',
-          refuse(member, 'it is a method decorator: put it on a method and declare the group with @Group.'),
-        );
-      }
-      if (context.kind !== 'method') problem = notAMethod(member);
-      else if (context.static) problem = staticMember(member);
-      else if (context.private) {
-        problem = refuse(
-          member,
-          'a private method cannot be called through the active object, so it is never a request. ' +
-            'Make it public (drop the #), or remove the decorator.',
-        );
-      } else if (typeof context.name === 'symbol') problem = symbolName(member);
-      else problem = argumentProblem;
-      if (problem !== undefined) {
-        recordMemberProblem(context, '@MemberOf', problem);
-        return;
-      }
-      const method = String(context.name);
-      const declarations = declarationsInMetadata(requireMetadata(context, head));
+  return methodDecorator({
+    decorator: '@MemberOf',
+    head,
+    argumentProblem: problems[0],
+    ability: 'belong to a group',
+    onClass: 'it is a method decorator: put it on a method and declare the group with @Group.',
+    record(declarations, method) {
       const existing = declarations.members.get(method);
       if (existing !== undefined) {
-        declarations.problems.push({ decorator: '@MemberOf', detail: twoGroups(method, existing.group) });
-        return;
+        return (
+          `${head} on method \`${method}\`: the method is already a member of group \`${existing.group}\`. ` +
+          'A method belongs to one group: keep one @MemberOf.'
+        );
       }
       declarations.members.set(method, { method, group, source: `${head} on method \`${method}\`` });
-      return;
-    }
+      return undefined;
+    },
+    recorded(prototype, method) {
+      writeMemberMetadata(prototype, method, group);
+    },
+  });
+}
 
-    // experimentalDecorators: (prototype, key, descriptor), or (ctor) on a class.
-    const className = legacyOwner(target);
-    const error = (detail: string) => {
-      forgetPending();
-      return new DefinitionError(className, '@MemberOf', detail);
-    };
-    if (context === undefined) {
-      throw error(refuse(`class \`${className}\``, 'it is a method decorator: put it on a method.'));
-    }
-    if (typeof context !== 'string' && typeof context !== 'symbol') {
-      throw error(refuse(`a value that is not a class member (${show(context)})`, 'put it on a method.'));
-    }
-    const member = legacyMember(target, context, descriptor);
-    if (typeof target === 'function') throw error(staticMember(member));
-    const value: unknown =
-      typeof descriptor === 'object' && descriptor !== null
-        ? (descriptor as PropertyDescriptor).value
-        : undefined;
-    if (typeof value !== 'function' || typeof target !== 'object' || target === null)
-      throw error(notAMethod(member));
-    if (typeof context === 'symbol') throw error(symbolName(member));
-    if (argumentProblem !== undefined) throw error(argumentProblem);
-    const method = context;
-    const declarations = declarationsForPrototype(target);
-    const existing = declarations.members.get(method);
-    if (existing !== undefined) throw error(twoGroups(method, existing.group));
-    declarations.members.set(method, { method, group, source: `${head} on method \`${method}\`` });
-    writeMemberMetadata(target, method, group);
-  };
-  return decorate;
+/**
+ * Say that an instance method runs alone: its requests are compatible with no other request,
+ * not even one of their own kind (what a method without `@MemberOf` does). It changes nothing
+ * in how the method is served; it says that this is intended, which silences the
+ * `MULTIACTIVE_UNGROUPED` warning a class that declares groups gives for its methods without
+ * a group. On an override, it takes the method out of the parent's group.
+ *
+ * @example @Alone() reset() { ... }
+ */
+export function Alone(...unexpected: never[]): MultiactiveMethodDecorator {
+  const head = '@Alone()';
+  if (unexpected.length > 0) {
+    // `@Alone` without parentheses: the decorator was called as the factory.
+    throw new MultiactiveError(
+      `Alone takes no arguments: write @Alone() with parentheses (got ${unexpected.length} arguments).`,
+    );
+  }
+  return methodDecorator({
+    decorator: '@Alone',
+    head,
+    argumentProblem: undefined,
+    ability: 'run as requests',
+    onClass:
+      'it is a method decorator: put it on each method that must run alone (a method without @MemberOf ' +
+      'runs alone too).',
+    record(declarations, method) {
+      if (declarations.alone.has(method)) {
+        return `${head} on method \`${method}\`: the method is already marked @Alone(). Keep one.`;
+      }
+      declarations.alone.set(method, { method, source: `${head} on method \`${method}\`` });
+      return undefined;
+    },
+  });
 }
 
 /**

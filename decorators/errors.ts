@@ -14,14 +14,17 @@ export class MultiactiveError extends Error {
   }
 }
 
-/** The decorators that can be named by a `DefinitionError`. */
+/** The decorators (and `defineActive`) that can be named by a `DefinitionError`. */
 export type DecoratorName =
   | '@Group'
   | '@MemberOf'
+  | '@Alone'
   | '@Compatible'
   | '@Priority'
   | '@ThreadConfig'
-  | '@Checkpoint';
+  | '@Checkpoint'
+  /** The shape of a `defineActive` spec (its entries are checked as the decorators they stand for). */
+  | 'defineActive';
 
 /**
  * An invalid declaration of an active class (SPEC §2 [improvement]): thrown at class definition

@@ -8,9 +8,16 @@
 import './metadata.js';
 
 export type { Condition, RequestView } from '../scheduler/policy.js';
-export { type CheckpointConfig, checkpointConfig, compilePolicy, RESERVATION_MARGIN } from './compile.js';
+export {
+  type CheckpointConfig,
+  checkpointConfig,
+  compilePolicy,
+  RESERVATION_MARGIN,
+  UNGROUPED_WARNING,
+} from './compile.js';
 export { type AbstractClass, GROUP_DEFAULTS, THREAD_CONFIG_DEFAULTS } from './declarations.js';
 export {
+  Alone,
   Checkpoint,
   type CheckpointOptions,
   Compatible,
@@ -23,6 +30,7 @@ export {
   ThreadConfig,
   type ThreadConfigOptions,
 } from './decorators.js';
+export { type ActiveSpec, type CompatibleSpec, defineActive, type MethodName } from './define.js';
 export { type DecoratorName, DefinitionError, MultiactiveError } from './errors.js';
 export { originOf } from './origin.js';
 export {

@@ -49,6 +49,12 @@ const FRAMES = 32;
 /** V8's stack trace API (Node, Deno, Chromium; Bun implements it too). */
 interface CallSite {
   getFileName(): string | null | undefined;
+  getFunctionName(): string | null | undefined;
+}
+
+interface Frame {
+  readonly fileName: string | undefined;
+  readonly functionName: string | undefined;
 }
 interface V8ErrorConstructor {
   prepareStackTrace?: (error: Error, frames: CallSite[]) => unknown;
@@ -63,6 +69,11 @@ interface V8ErrorConstructor {
  * captured stack at the first read of `stack`, so it is read before they are restored).
  */
 function frameFileNames(): (string | undefined)[] | undefined {
+  return frames(callerModule)?.map((frame) => frame.fileName);
+}
+
+/** The frames that called `below`, innermost first, as the engine runs them; undefined without V8's API. */
+function frames(below: Function): Frame[] | undefined {
   const V8Error = Error as unknown as V8ErrorConstructor;
   if (typeof V8Error.captureStackTrace !== 'function') return undefined;
   const hadPrepare = Object.hasOwn(Error, 'prepareStackTrace');
@@ -70,10 +81,14 @@ function frameFileNames(): (string | undefined)[] | undefined {
   const savedLimit = V8Error.stackTraceLimit;
   try {
     V8Error.stackTraceLimit = FRAMES;
-    V8Error.prepareStackTrace = (_error, frames) => frames.map((frame) => frame.getFileName() ?? undefined);
+    V8Error.prepareStackTrace = (_error, sites) =>
+      sites.map((site) => ({
+        fileName: site.getFileName() ?? undefined,
+        functionName: site.getFunctionName() ?? undefined,
+      }));
     const holder: { stack?: unknown } = {};
-    V8Error.captureStackTrace(holder, callerModule);
-    return Array.isArray(holder.stack) ? (holder.stack as (string | undefined)[]) : undefined;
+    V8Error.captureStackTrace(holder, below);
+    return Array.isArray(holder.stack) ? (holder.stack as Frame[]) : undefined;
   } catch {
     return undefined;
   } finally {
@@ -124,6 +139,27 @@ function callerModule(): string | undefined {
     return url;
   }
   return undefined;
+}
+
+/**
+ * Whether the code running this library now was called by hand rather than by decorator
+ * syntax: the first frame outside this library is neither a decorator helper package nor a
+ * function named like one (`__decorate` of tsc and tslib, `__decorateClass` of esbuild,
+ * `_ts_decorate` of swc, reflect-metadata's `DecorateConstructor`). False when it cannot be
+ * told. Cold path only: read when a legacy decorator's check fails.
+ *
+ * @internal
+ */
+export function calledByHand(): boolean {
+  for (const frame of frames(calledByHand) ?? []) {
+    if (frame.fileName === undefined) continue;
+    const url = toModuleUrl(frame.fileName);
+    if (url === undefined) continue;
+    if (ownFolders.some((folder) => url.startsWith(folder))) continue;
+    if (DECORATOR_HELPERS.some((helper) => url.includes(helper))) return false;
+    return !/decorat/i.test(frame.functionName ?? '');
+  }
+  return false;
 }
 
 /** Called by every class decorator when applied; the first call for a class wins. */

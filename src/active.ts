@@ -1353,15 +1353,24 @@ export interface NewActiveOptions {
 }
 
 /**
+ * `newActive`'s parameters after the class: `args` is required when the constructor requires
+ * arguments, optional when it has none or only optional ones.
+ */
+export type NewActiveArgs<A extends unknown[]> = [] extends A
+  ? [args?: A, options?: NewActiveOptions]
+  : [args: A, options?: NewActiveOptions];
+
+/**
  * Create an active object: `new Cls(...args)` served by its own request scheduler. Returns
  * at once. The constructor runs now; if it throws, every call on the object rejects with a
- * `ConstructionError` (the same on every node). Arguments are copied.
+ * `ConstructionError` (the same on every node). Arguments are copied. `args` may be left out
+ * only when the constructor takes no required argument.
  */
 export function newActive<T extends object, A extends unknown[]>(
   Cls: new (...args: A) => T,
-  args?: A,
-  options?: NewActiveOptions,
+  ...rest: NewActiveArgs<A>
 ): Active<T> {
+  const [args, options] = rest as [A | undefined, NewActiveOptions | undefined];
   if (typeof Cls !== 'function') {
     throw new ArgumentError(`newActive expects a class as first argument, got ${describe(Cls)}`);
   }

@@ -6,17 +6,24 @@ import '../decorators/metadata.js';
 import './debug-env.js';
 
 export {
+  type ActiveSpec,
+  Alone,
   Checkpoint,
   type CheckpointOptions,
   Compatible,
+  type CompatibleSpec,
+  defineActive,
   Group,
+  type GroupOptions,
   MemberOf,
   Priority,
   ThreadConfig,
+  type ThreadConfigOptions,
 } from '../decorators/index.js';
 export type { Condition, RequestView } from '../scheduler/index.js';
 export {
   isActive,
+  type NewActiveArgs,
   type NewActiveOptions,
   newActive,
   type ShutdownOptions,

@@ -1,7 +1,7 @@
 /**
  * The package as its users meet it: `npm pack` on a fresh tree (no `dist/`: the `prepack`
  * script builds it), the tarball installed with npm into a scratch project, then checked for
- * what its exports map and source maps name, and five consumers, each a child process that
+ * what its exports map and source maps name, and six consumers, each a child process that
  * places a class on a worker node, calls it, checks the answer, calls `shutdown()` and exits
  * by itself (a consumer's folder in the scratch project in brackets):
  *
@@ -9,8 +9,15 @@
  * - the same sources compiled by `tsc` (with source maps), run by `node --enable-source-maps` [esm];
  * - TypeScript CommonJS with `experimentalDecorators` + `emitDecoratorMetadata` and
  *   reflect-metadata, run by `node --import tsx` [cjs-legacy];
- * - plain JavaScript ES modules: no decorators, placed with `{ module }` [esm-js];
- * - plain JavaScript CommonJS, `require('multiactive')` through require(esm) [cjs-js].
+ * - plain JavaScript ES modules: no decorators, the policy declared with `defineActive` (the
+ *   class found by the module that declared it, like a decorated one) [esm-js];
+ * - plain JavaScript ES modules, a class with no declarations, placed with `{ module }`
+ *   [esm-js-classic];
+ * - plain JavaScript CommonJS, `require('multiactive')` through require(esm), `defineActive`
+ *   [cjs-js].
+ *
+ * The esm consumer also runs the README's quick example as written (its first TypeScript block),
+ * under tsx (it is not type-checked there: tsc compiles the consumer's own files only).
  *
  * The tree is a copy (package.json, README, the build's tsconfigs and the folders it
  * compiles), so this build never races the one test/package.test.ts makes in `dist/`. It is
@@ -174,7 +181,71 @@ main().catch((error) => {
 });
 `;
 
-const JS_COUNTER_ESM = `import { isMainThread, threadId } from 'node:worker_threads';
+const JS_COUNTER_ESM = `import { defineActive } from 'multiactive';
+import { isMainThread, threadId } from 'node:worker_threads';
+
+export class Counter {
+  n = 0;
+  where() {
+    return { onWorker: !isMainThread, threadId };
+  }
+  add(by) {
+    return (this.n += by);
+  }
+}
+defineActive(Counter, {
+  groups: { reads: { selfCompatible: true }, writes: {} },
+  memberOf: { where: 'reads', add: 'writes' },
+});
+`;
+
+const JS_MAIN_ESM = `import { createWorkerNode, newActive, shutdown } from 'multiactive';
+import { Counter } from './counter.js';
+
+const counter = newActive(Counter, [], { node: createWorkerNode() });
+const sums = [await counter.add(2), await counter.add(3)];
+const where = await counter.where();
+await shutdown();
+console.log(JSON.stringify({ sums, ...where }));
+`;
+
+const JS_COUNTER_CJS = `const { defineActive } = require('multiactive');
+const { isMainThread, threadId } = require('node:worker_threads');
+
+class Counter {
+  n = 0;
+  where() {
+    return { onWorker: !isMainThread, threadId };
+  }
+  add(by) {
+    return (this.n += by);
+  }
+}
+defineActive(Counter, {
+  groups: { reads: { selfCompatible: true }, writes: {} },
+  memberOf: { where: 'reads', add: 'writes' },
+});
+exports.Counter = Counter;
+`;
+
+const JS_MAIN_CJS = `const { createWorkerNode, newActive, shutdown } = require('multiactive');
+const { Counter } = require('./counter.js');
+
+async function main() {
+  const counter = newActive(Counter, [], { node: createWorkerNode() });
+  const sums = [await counter.add(2), await counter.add(3)];
+  const where = await counter.where();
+  await shutdown();
+  console.log(JSON.stringify({ sums, ...where }));
+}
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+
+/** Plain JavaScript, a class with no declarations: placed on a worker with \`{ module }\`. */
+const JS_COUNTER_CLASSIC = `import { isMainThread, threadId } from 'node:worker_threads';
 
 export class Counter {
   n = 0;
@@ -188,7 +259,7 @@ export class Counter {
 export const counterModule = import.meta.url;
 `;
 
-const JS_MAIN_ESM = `import { createWorkerNode, newActive, shutdown } from 'multiactive';
+const JS_MAIN_CLASSIC = `import { createWorkerNode, newActive, shutdown } from 'multiactive';
 import { Counter, counterModule } from './counter.js';
 
 const counter = newActive(Counter, [], { node: createWorkerNode(), module: counterModule });
@@ -196,37 +267,6 @@ const sums = [await counter.add(2), await counter.add(3)];
 const where = await counter.where();
 await shutdown();
 console.log(JSON.stringify({ sums, ...where }));
-`;
-
-const JS_COUNTER_CJS = `const { isMainThread, threadId } = require('node:worker_threads');
-
-exports.Counter = class Counter {
-  n = 0;
-  where() {
-    return { onWorker: !isMainThread, threadId };
-  }
-  add(by) {
-    return (this.n += by);
-  }
-};
-`;
-
-const JS_MAIN_CJS = `const { createWorkerNode, newActive, shutdown } = require('multiactive');
-const { pathToFileURL } = require('node:url');
-const { Counter } = require('./counter.js');
-
-async function main() {
-  const module = pathToFileURL(require.resolve('./counter.js')).href;
-  const counter = newActive(Counter, [], { node: createWorkerNode(), module });
-  const sums = [await counter.add(2), await counter.add(3)];
-  const where = await counter.where();
-  await shutdown();
-  console.log(JSON.stringify({ sums, ...where }));
-}
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
 `;
 
 function tsconfig(options: Record<string, unknown>): string {
@@ -264,12 +304,25 @@ const CONSUMERS: Record<string, Record<string, string>> = {
     'counter.js': JS_COUNTER_ESM,
     'main.js': JS_MAIN_ESM,
   },
+  'esm-js-classic': {
+    'package.json': JSON.stringify({ name: 'esm-js-classic-consumer', private: true, type: 'module' }),
+    'counter.js': JS_COUNTER_CLASSIC,
+    'main.js': JS_MAIN_CLASSIC,
+  },
   'cjs-js': {
     'package.json': JSON.stringify({ name: 'cjs-js-consumer', private: true, type: 'commonjs' }),
     'counter.js': JS_COUNTER_CJS,
     'main.js': JS_MAIN_CJS,
   },
 };
+
+/** The README's quick example: its first TypeScript block, as written. */
+function readmeExample(): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (block === undefined) throw new Error('README.md has no ```ts block');
+  return block;
+}
 
 // ------------------------------------------------------------------ the package, built and installed
 
@@ -295,6 +348,7 @@ describe.skipIf(process.env.MULTIACTIVE_DECORATORS === 'legacy')('the packed pac
     for (const entry of [
       'package.json',
       'README.md',
+      'LICENSE',
       'tsconfig.base.json',
       'tsconfig.build.json',
       ...build.include,
@@ -320,6 +374,9 @@ describe.skipIf(process.env.MULTIACTIVE_DECORATORS === 'legacy')('the packed pac
       mkdirSync(join(project, name));
       for (const [file, text] of Object.entries(files)) writeFileSync(join(project, name, file), text);
     }
+    // In a folder of its own: the esm consumer's tsc compiles only its own top-level files.
+    mkdirSync(join(project, 'esm', 'readme'));
+    writeFileSync(join(project, 'esm', 'readme', 'main.ts'), readmeExample());
   }, 3 * BUILD_TIMEOUT);
 
   afterAll(() => {
@@ -345,6 +402,9 @@ describe.skipIf(process.env.MULTIACTIVE_DECORATORS === 'legacy')('the packed pac
         .map((source) => `${map} -> ${source.slice(installed.length + 1)}`);
     });
     expect(missing).toEqual([]);
+    expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toMatch(
+      /^MIT License\n\nCopyright \(c\) 2026 the multiactive authors\n/,
+    );
     // Nothing of the repository's tests or tooling.
     expect(files.filter((file) => /^(test|bench|examples|dist\/test)\//.test(file))).toEqual([]);
   });
@@ -359,6 +419,16 @@ describe.skipIf(process.env.MULTIACTIVE_DECORATORS === 'legacy')('the packed pac
         cwd,
       );
       expect(answer(out)).toEqual(EXPECTED);
+    },
+    2 * CONSUMER_TIMEOUT,
+  );
+
+  it(
+    "runs the README's quick example, as written, in a TypeScript ES module run by tsx",
+    async () => {
+      const cwd = join(project, 'esm', 'readme');
+      // Exits by itself with code 0 (it places nothing on a worker, so needs no shutdown).
+      await run(process.execPath, [join(project, 'node_modules/tsx/dist/cli.mjs'), 'main.ts'], cwd);
     },
     2 * CONSUMER_TIMEOUT,
   );
@@ -385,16 +455,27 @@ describe.skipIf(process.env.MULTIACTIVE_DECORATORS === 'legacy')('the packed pac
   );
 
   it(
-    'serves a class given by { module } from a plain JavaScript ES module',
+    'serves a class declared with defineActive on a worker from a plain JavaScript ES module',
     async () => {
       const out = await run(process.execPath, ['main.js'], join(project, 'esm-js'));
+      expect(answer(out)).toEqual(EXPECTED);
+      // Every method has a group: no MULTIACTIVE_UNGROUPED warning, nor any other.
+      expect(out.stderr).toBe('');
+    },
+    2 * CONSUMER_TIMEOUT,
+  );
+
+  it(
+    'serves a class with no declarations, given by { module }, from a plain JavaScript ES module',
+    async () => {
+      const out = await run(process.execPath, ['main.js'], join(project, 'esm-js-classic'));
       expect(answer(out)).toEqual(EXPECTED);
     },
     2 * CONSUMER_TIMEOUT,
   );
 
   it(
-    'serves a class given by { module } from CommonJS through require(esm)',
+    'serves a class declared with defineActive on a worker from CommonJS through require(esm)',
     async () => {
       const out = await run(process.execPath, ['main.js'], join(project, 'cjs-js'));
       expect(answer(out)).toEqual(EXPECTED);

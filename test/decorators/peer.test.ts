@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  Alone,
   Compatible,
   compilePolicy,
   Group,
@@ -34,7 +35,7 @@ class Peer {
   @MemberOf('monitoring') log(msg: string): void {
     void msg;
   }
-  ungrouped(): void {}
+  @Alone() ungrouped(): void {} // runs alone, on purpose
 }
 
 describe(`the SPEC §2 Peer example (${mode} decorators)`, () => {

@@ -34,6 +34,7 @@ import {
   Waiter,
 } from '../fixtures/deadlocks.js';
 import { settle } from '../support/trace.js';
+import { captureWarnings } from '../support/warnings.js';
 
 beforeAll(() => {
   configureDeadlocks({ trackAwaits: true });
@@ -206,6 +207,8 @@ describe('reporting and breaking', () => {
   });
 
   it('reject: the queued request of the cycle fails with DeadlockError, which its awaiter sees', async () => {
+    // Nobody listens to events, so the deadlock is also reported as a process warning.
+    const warnings = captureWarnings('MULTIACTIVE_DEADLOCK');
     configureDeadlocks({ reject: true, intervalMs: 10 });
     const account = newActive(Account);
     const audit = account.audit();
@@ -217,15 +220,21 @@ describe('reporting and breaking', () => {
     const deadlock = (error as DeadlockError).deadlock;
     expect(deadlock.cycle.map((s) => s.request.method).sort()).toEqual(['audit', 'deposit']);
     expect((error as Error).message).toContain('group `write` is not compatible with group `read`');
+    // Reported before it was broken: one warning, the same text as the error.
+    expect(warnings.map((w) => w.message)).toEqual([deadlock.message]);
     // The object is not harmed: it serves the next calls.
     expect(await account.deposit(5)).toBe(5);
   });
 
   it('reject across two objects: ping fails, start and pong see DeadlockError and end', async () => {
+    const warnings = captureWarnings('MULTIACTIVE_DEADLOCK');
     configureDeadlocks({ reject: true, intervalMs: 10 });
     const pinger = newActive(ClassicPinger);
     const ponger = newActive(ClassicPonger);
     await expect(pinger.start(ponger)).rejects.toBeInstanceOf(DeadlockError);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.message).toMatch(/^Deadlock: \d+ requests wait for each other in a cycle/);
+    expect(warnings[0]?.message).toContain('ClassicPonger');
     expect(await pinger.ping()).toBe('ping');
     expect(await findDeadlocks()).toEqual([]);
   });

@@ -24,16 +24,16 @@ traceEachTest((t) => {
 @Group('g', { selfCompatible: true })
 class Source {
   private gates = new Map<string, ReturnType<typeof gate<number>>>();
-  private get(key: string) {
+  #get(key: string) {
     let g = this.gates.get(key);
     if (g === undefined) this.gates.set(key, (g = gate<number>()));
     return g;
   }
   @MemberOf('g') value(key: string): Promise<number> {
-    return this.get(key).promise;
+    return this.#get(key).promise;
   }
   @MemberOf('g') open(key: string, value: number): void {
-    this.get(key).open(value);
+    this.#get(key).open(value);
   }
 }
 
@@ -41,12 +41,12 @@ class Source {
 @ThreadConfig({ threadPoolSize: 1 })
 class Worker {
   log: string[] = [];
-  private async helper(source: Active<Source>, key: string): Promise<number> {
+  async #helper(source: Active<Source>, key: string): Promise<number> {
     return await source.value(key); // deep in the async call tree
   }
   @MemberOf('w') async nested(source: Active<Source>): Promise<number> {
     this.log.push('nested:start');
-    const v = await this.helper(source, 'a');
+    const v = await this.#helper(source, 'a');
     this.log.push('nested:end');
     return v;
   }

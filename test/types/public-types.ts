@@ -4,10 +4,15 @@
  */
 import {
   type Active,
+  type ActiveSpec,
+  Alone,
   Checkpoint,
   type CheckpointOptions,
   control,
+  defineActive,
   type Future,
+  Group,
+  MemberOf,
   newActive,
   selfRef,
 } from 'multiactive';
@@ -109,3 +114,83 @@ class BadKey {}
 @Checkpoint({ store: 5 })
 class BadStore {}
 void [BadCount, BadKey, BadStore];
+
+// newActive: `args` is required exactly when the constructor requires arguments.
+class Peer {
+  constructor(readonly name: string) {}
+  hello(): string {
+    return `hello from ${this.name}`;
+  }
+}
+check<Active<Peer>>(newActive(Peer, ['p1']));
+check<Active<Peer>>(newActive(Peer, ['p1'], { copy: false }));
+// @ts-expect-error the constructor requires `name`: the arguments cannot be left out
+newActive(Peer);
+// @ts-expect-error nor given as an empty array
+newActive(Peer, []);
+// @ts-expect-error options do not stand in for the arguments
+newActive(Peer, undefined, { copy: false });
+// @ts-expect-error the constructor requires two arguments
+newActive(WithArgs, ['a']);
+class Optional {
+  constructor(readonly size = 1) {}
+}
+check<Active<Optional>>(newActive(Optional));
+check<Active<Optional>>(newActive(Optional, []));
+check<Active<Optional>>(newActive(Optional, [2]));
+check<Active<Optional>>(newActive(Optional, undefined, { copy: false }));
+// @ts-expect-error an optional argument still has its type
+newActive(Optional, ['big']);
+check<Active<Store>>(newActive(Store, [], { copy: false }));
+check<Active<Store>>(newActive(Store, undefined, { copy: false }));
+// @ts-expect-error a class without constructor parameters takes no arguments
+newActive(Store, [1]);
+class Rest {
+  constructor(...names: string[]) {
+    void names;
+  }
+}
+check<Active<Rest>>(newActive(Rest));
+check<Active<Rest>>(newActive(Rest, ['a', 'b']));
+
+// defineActive: method names and options are typed; it returns the class.
+class Typed {
+  n = 0;
+  get(): number {
+    return this.n;
+  }
+  put(value: number): void {
+    this.n = value;
+  }
+}
+const TypedActive: typeof Typed = defineActive(Typed, {
+  groups: { reads: { selfCompatible: true, maxThreads: 4 }, writes: {} },
+  memberOf: { get: 'reads', put: 'writes' },
+  compatible: [
+    ['reads', 'writes'],
+    { groups: ['reads', 'writes'], condition: (a, b) => a.args[0] !== b.args[0] },
+  ],
+  priority: [['writes', 'reads']],
+  threadConfig: { threadPoolSize: 2 },
+  checkpoint: {},
+});
+check<Active<Typed>>(newActive(TypedActive));
+check<ActiveSpec<Typed>>({ alone: ['put'] });
+// @ts-expect-error memberOf names methods, not fields
+defineActive(Typed, { memberOf: { n: 'reads' } });
+// @ts-expect-error alone names methods of the class
+defineActive(Typed, { alone: ['remove'] });
+// @ts-expect-error group options are typed
+defineActive(Typed, { groups: { reads: { selfCompatible: 'yes' } } });
+// @ts-expect-error unknown spec key
+defineActive(Typed, { group: {} });
+
+// @Alone() is a method decorator that takes no arguments.
+@Group('g')
+class WithAlone {
+  @MemberOf('g') a(): void {}
+  @Alone() b(): void {}
+}
+void WithAlone;
+// @ts-expect-error Alone takes no arguments
+Alone('g');
