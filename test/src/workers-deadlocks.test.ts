@@ -10,9 +10,9 @@
 
 import {
   configureDeadlocks,
-  DeadlockError,
   createWorkerNode,
   type Deadlock,
+  DeadlockError,
   findDeadlocks,
   type MultiactiveEvent,
   newActive,
