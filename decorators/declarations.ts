@@ -55,7 +55,7 @@ export interface ThreadConfigDeclaration {
 }
 
 /**
- * `@Checkpoint`: when the runtime takes checkpoints and where it writes them (SPEC §9). Only
+ * `@Checkpoint`: when the runtime takes checkpoints and where it writes them (docs/fault-tolerance.md). Only
  * recorded and validated here; the runtime reads it through `checkpointConfig`.
  */
 export interface CheckpointDeclaration {

@@ -1,6 +1,6 @@
 /**
- * `@Group`, `@MemberOf`, `@Compatible`, `@Priority`, `@ThreadConfig` (SPEC §2), `@Checkpoint`
- * (SPEC §9: only its declaration; the runtime reads it with `checkpointConfig`).
+ * `@Group`, `@MemberOf`, `@Compatible`, `@Priority`, `@ThreadConfig` (docs/decorators.md), `@Checkpoint`
+ * (docs/fault-tolerance.md: only its declaration; the runtime reads it with `checkpointConfig`).
  *
  * Each decorator only RECORDS plain data (declarations.ts); `compile.ts` validates and
  * compiles once. One implementation serves both TypeScript decorator modes: a TC39 standard
@@ -863,7 +863,7 @@ export function ThreadConfig(options?: ThreadConfigOptions): MultiactiveClassDec
 }
 
 /**
- * Fault tolerance (SPEC §9): the runtime checkpoints the object every `everyRequests` requests
+ * Fault tolerance (docs/fault-tolerance.md): the runtime checkpoints the object every `everyRequests` requests
  * served and/or every `everyMs` milliseconds, and on demand, into `store`. `@Checkpoint()`
  * with no options is valid: on-demand checkpoints and the runtime's defaults. A
  * subclass's `@Checkpoint` replaces its parent's as a whole; a subclass without one inherits

@@ -27,7 +27,7 @@ export type DecoratorName =
   | 'defineActive';
 
 /**
- * An invalid declaration of an active class (SPEC §2 [improvement]): thrown at class definition
+ * An invalid declaration of an active class (the reference fails later, or not at all): thrown at class definition
  * (or, for the cases listed in docs/decorators.md, at the class's first `compilePolicy`).
  *
  * The message reads `Peer: <what is wrong>. <how to fix it>`.

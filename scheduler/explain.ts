@@ -1,5 +1,5 @@
 /**
- * Why a request waits (SPEC §10): the scheduler's side of the wait-for graph. Pure, like the
+ * Why a request waits (docs/deadlocks.md): the scheduler's side of the wait-for graph. Pure, like the
  * scheduler: given one object's requests in flight, it names, for one request, the requests
  * it waits for and the rule that makes it wait. Nothing here is on a hot path: it runs when
  * someone asks (deadlock detection, the debugger), in O(requests in flight) per request.
@@ -81,7 +81,7 @@ export function explainWait<R extends Schedulable>(
   const checkpoint = scheduler.checkpoint;
   if (checkpoint !== null) {
     if (request === checkpoint) {
-      // It needs every request in service gone (SPEC §9).
+      // It needs every request in service gone (docs/fault-tolerance.md).
       if (state !== Ready) return NONE;
       const blockers = inFlight
         .filter((r) => r !== request && inService(r.state))

@@ -2,7 +2,7 @@
  * An order-maintenance list: a doubly linked list whose nodes carry integer labels that grow
  * along the list, so "is a before b?" is one comparison. The ready list needs it: a request
  * is inserted before the first ready request it can overtake, which is found by comparing
- * the oldest ready request of each lower group (SPEC §4 stage 2).
+ * the oldest ready request of each lower group (docs/semantics.md).
  *
  * Labels are integers below 2^50 (exact in a double). Inserting between two nodes takes the
  * midpoint; when the gap is gone, the neighbourhood is relabelled as in Dietz & Sleator

@@ -1,5 +1,5 @@
 /**
- * The per-object request scheduler (SPEC §3–§5): pure and synchronous. No timers, no
+ * The per-object request scheduler (docs/semantics.md): pure and synchronous. No timers, no
  * `node:` imports, no promises: the runtime tells it what happened (`submit`, `enterWait`,
  * `wake`, `finish`, ...) and calls `drain()` when asked through `host.requestDrain()`;
  * `drain()` calls back `host.start` / `host.resume` for the requests that may run.
@@ -39,7 +39,7 @@
  * Stage 3, slots. Woken requests resume first, in the order they began waiting; then ready
  * requests start from the head while a slot is free. A request refused only because of its
  * own group (at `maxThreads`) or of other groups' reservations is skipped, not blocking the
- * requests behind it [SPEC improvement; the reference stops at the first refusal]. Picking
+ * requests behind it [an improvement: the reference stops at the first refusal]. Picking
  * the next request is the smallest-label head among eligible groups: O(groups).
  */
 import { Fifo } from './fifo.js';
@@ -215,7 +215,7 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
   private readonly hasReservations: boolean;
   private readonly woken: R[] = [];
 
-  // Checkpoint (SPEC §9): at most one, outside the groups (see `submitCheckpoint`).
+  // Checkpoint (docs/fault-tolerance.md): at most one, outside the groups (see `submitCheckpoint`).
   private checkpointRequest: R | null = null;
 
   constructor(policy: Policy, host: SchedulerHost<R>, target?: unknown) {
@@ -302,7 +302,7 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
   }
 
   /**
-   * A checkpoint (SPEC §9), as the reference runs it: a request of a hidden group that is
+   * A checkpoint (docs/fault-tolerance.md), as the reference runs it: a request of a hidden group that is
    * compatible with every group one way only, above every group in priority, and started
    * only when no request is in service (a hard limit of 1 while it runs).
    *
@@ -737,7 +737,7 @@ export class Scheduler<R extends Schedulable = SchedRequest> {
     return best;
   }
 
-  /** maxThreads and reservations (SPEC §5). */
+  /** maxThreads and reservations (docs/semantics.md). */
   private mayStart(g: number, free: number): boolean {
     if (g === this.ungrouped) return free > this.reservedUnused;
     if (this.policy.superPriority[g]) return true;

@@ -101,7 +101,7 @@ const TERMINATING = 1;
 const TERMINATED = 2;
 
 /**
- * Requests the runtime itself submits through `Scheduler.submitCheckpoint` (SPEC §9): take a
+ * Requests the runtime itself submits through `Scheduler.submitCheckpoint` (docs/fault-tolerance.md): take a
  * checkpoint, or restore the state from the last one before anything else runs. Their group
  * id is SPECIAL_GROUP; they are named by these methods, their group by CHECKPOINT_GROUP.
  */
@@ -158,7 +158,7 @@ export class Request extends FutureCore implements Schedulable, Waiter, RequestR
    * that the process stays alive (see `nodeWork`).
    */
   external = false;
-  /** Its events are observed (SPEC §10: every request, or a sample; decided at creation). */
+  /** Its events are observed (docs/deadlocks.md: every request, or a sample; decided at creation). */
   sampled = false;
   /** Calls it made to other nodes (recoverable objects: numbers their deterministic keys). */
   keyedCalls = 0;
@@ -265,7 +265,7 @@ export class ActiveObject implements SchedulerHost<Request> {
   readonly methods: readonly string[];
   /** True while WBN is accounted: a finite soft limit. */
   tracksWaits = false;
-  /** Checkpointing, when the class declares `@Checkpoint` (SPEC §9). */
+  /** Checkpointing, when the class declares `@Checkpoint` (docs/fault-tolerance.md). */
   readonly checkpoints: Checkpoints | undefined;
   private warnedCheckpoints = false;
   /**
@@ -669,7 +669,7 @@ export class ActiveObject implements SchedulerHost<Request> {
     }
   }
 
-  // ---------------------------------------------------------------- checkpoints (SPEC §9)
+  // ---------------------------------------------------------------- checkpoints (docs/fault-tolerance.md)
 
   /**
    * The key this object's checkpoints go under (src/checkpoint/keys.ts), checked against the
@@ -946,7 +946,7 @@ export class ActiveObject implements SchedulerHost<Request> {
   }
 
   /**
-   * Break a deadlock at `request` (SPEC §10): a request that has not started is withdrawn and
+   * Break a deadlock at `request` (docs/deadlocks.md): a request that has not started is withdrawn and
    * its future rejected with `error`; one that has started keeps running, and only its future
    * is rejected now (what it computes later is dropped). Returns whether it was withdrawn.
    */
@@ -1332,7 +1332,7 @@ export interface NewActiveOptions {
   /**
    * The key of the object's checkpoints in its store (classes with `@Checkpoint`). Give a
    * stable one to restore the object after a process restart.
-   * @default `ClassName#id`
+   * @default `ClassName#id@<run>` (unique to this process run; see docs/fault-tolerance.md)
    */
   checkpointKey?: string;
   /**

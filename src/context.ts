@@ -1,5 +1,5 @@
 /**
- * Which request is running, for wait-by-necessity accounting (SPEC §5).
+ * Which request is running, for wait-by-necessity accounting (docs/semantics.md).
  *
  * A request is in WBN while it awaits a future of this library. `await f` calls `f.then`
  * from a later microtask, so only the async context can tell which request is awaiting:
@@ -23,8 +23,8 @@ export interface Waiter {
 }
 
 /**
- * Record which futures each request awaits, for every object (the wait-for graph, SPEC
- * §10); objects that account WBN record theirs in any case. Needs async context to know who
+ * Record which futures each request awaits, for every object (the wait-for graph,
+ * docs/deadlocks.md); objects that account WBN record theirs in any case. Needs async context to know who
  * awaits after a request's first `await`: turned on with deadlock detection.
  */
 export let awaitTracking = false;

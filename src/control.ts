@@ -1,6 +1,6 @@
 /**
  * `control(active)`: read and change an object's limits at run time, and read live usage
- * (SPEC §5). Every change wakes the object's scheduler at once.
+ * (docs/semantics.md). Every change wakes the object's scheduler at once.
  */
 import type { GroupStats, SchedulerStats } from '../scheduler/index.js';
 import { objectOf } from './active.js';
@@ -25,7 +25,7 @@ export interface Control {
   /** A snapshot of the queue and slot usage, overall and per group. */
   stats(): ObjectStats;
   /**
-   * Take a checkpoint now (classes with `@Checkpoint`, SPEC §9): it is a request of the
+   * Take a checkpoint now (classes with `@Checkpoint`, docs/fault-tolerance.md): it is a request of the
    * object, served as soon as no request is in service; joins one already pending. Resolves
    * when it is durable in the store.
    */

@@ -1,5 +1,5 @@
 /**
- * Copying of arguments and results in-thread (SPEC §7): structured-clone semantics, so code
+ * Copying of arguments and results in-thread (docs/semantics.md): structured-clone semantics, so code
  * behaves the same whether objects share a thread or not, except that active references and
  * futures pass by reference (also when nested). The rules are src/values/walk.ts's: what
  * `structuredClone` gives (class instances arrive as plain objects, holes stay holes, cycles

@@ -1,5 +1,5 @@
 /**
- * `MULTIACTIVE_DEBUG=<port>` attaches the web debugger without code changes (SPEC §10).
+ * `MULTIACTIVE_DEBUG=<port>` attaches the web debugger without code changes (docs/deadlocks.md).
  *
  * src/ does not depend on the debugger: only when the variable is set, and only on the main
  * thread, the package loads its own optional entry `multiactive/debugger` by name (the

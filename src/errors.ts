@@ -7,7 +7,7 @@ import type { Deadlock } from './waits-types.js';
 
 export { DefinitionError, MultiactiveError } from '../decorators/errors.js';
 
-/** A value given to a call (or returned by one) cannot be copied (SPEC §7). */
+/** A value given to a call (or returned by one) cannot be copied (docs/semantics.md). */
 export class CopyError extends MultiactiveError {
   /** 0-based argument index, or `undefined` for a result. */
   readonly argumentIndex: number | undefined;
@@ -32,7 +32,7 @@ export class TerminatedError extends MultiactiveError {}
 export class ConstructionError extends MultiactiveError {}
 
 /**
- * A request was part of a deadlock (SPEC §10) and deadlock detection was configured to
+ * A request was part of a deadlock (docs/deadlocks.md) and deadlock detection was configured to
  * break it (`configureDeadlocks({ reject: true })`). The message lists the cycle.
  */
 export class DeadlockError extends MultiactiveError {

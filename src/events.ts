@@ -1,5 +1,5 @@
 /**
- * The typed event stream (SPEC §10): everything that happens to active objects and their
+ * The typed event stream (docs/deadlocks.md): everything that happens to active objects and their
  * requests. Tests, users and the debugger subscribe to the same stream; nothing in the
  * runtime depends on who listens. Emitting costs one branch when nobody listens: callers
  * check `observed` before building an event.
@@ -81,7 +81,7 @@ export type MultiactiveEvent =
       readonly sample: number;
     }
   | {
-      /** A checkpoint is durable in its store (SPEC §9). */
+      /** A checkpoint is durable in its store (docs/fault-tolerance.md). */
       readonly type: 'checkpoint.taken';
       readonly time: number;
       readonly objectId: number;
@@ -118,7 +118,7 @@ export type MultiactiveEvent =
       readonly recovered: readonly number[];
     }
   | {
-      /** A recoverable object of a dead node was created again on node `node` (SPEC §9). */
+      /** A recoverable object of a dead node was created again on node `node` (docs/fault-tolerance.md). */
       readonly type: 'object.recovered';
       readonly time: number;
       readonly objectId: number;
@@ -185,7 +185,7 @@ export type MultiactiveEvent =
       readonly count: number;
     }
   | {
-      /** A wait-for cycle (SPEC §10): found by deadlock detection or `findDeadlocks()`. */
+      /** A wait-for cycle (docs/deadlocks.md): found by deadlock detection or `findDeadlocks()`. */
       readonly type: 'deadlock.found';
       readonly time: number;
       readonly deadlock: Deadlock;

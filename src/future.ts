@@ -1,5 +1,5 @@
 /**
- * Futures (SPEC §6): the placeholder every call returns at once.
+ * Futures (docs/semantics.md): the placeholder every call returns at once.
  *
  * A future is a Proxy over a `FutureCore`. It is a `PromiseLike` (`await`, `Promise.all`,
  * `.then/.catch/.finally`), transparent (reading a property or calling a method on it gives

@@ -1,5 +1,5 @@
 /**
- * The public types: `Future<T>` and `Active<T>` (SPEC §6; comlink's `Remote<T>` is the model).
+ * The public types: `Future<T>` and `Active<T>` (docs/semantics.md; comlink's `Remote<T>` is the model).
  */
 
 /** Names a future keeps for itself: they never pipeline. */

@@ -1,5 +1,5 @@
 /**
- * The public shapes of the wait-for graph and of deadlocks (SPEC §10). Plain data: they
+ * The public shapes of the wait-for graph and of deadlocks (docs/deadlocks.md). Plain data: they
  * cross threads (structured clone) and go to the debugger's page as JSON, so no `Infinity`
  * (an unlimited count is `null`), no functions, no class instances.
  */
@@ -7,7 +7,7 @@ import type { NodeId, RequestRef } from './events.js';
 
 /**
  * Why one request waits for another:
- * - `checkpoint`: a checkpoint (SPEC §9) is pending and nothing else is admitted or started
+ * - `checkpoint`: a checkpoint (docs/fault-tolerance.md) is pending and nothing else is admitted or started
  *   until it has run; or the checkpoint itself, waiting for the requests in service;
  * - `incompatible`: the other is dispatched (admitted, in service) and the two are not compatible;
  * - `queued-ahead`: the other arrived earlier, is still queued, and the two are not compatible

@@ -1,5 +1,5 @@
 /**
- * The wait-for graph and deadlock detection, across nodes (SPEC §10).
+ * The wait-for graph and deadlock detection, across nodes (docs/deadlocks.md).
  *
  * Vertices are requests in flight. A request waits for:
  * - the requests that block its admission or hold the slots it needs (scheduler/explain.ts:

@@ -1,5 +1,5 @@
 /**
- * One object's checkpointing (SPEC §9): when to take the next checkpoint, the writes in
+ * One object's checkpointing (docs/fault-tolerance.md): when to take the next checkpoint, the writes in
  * flight, and who waits for them. The checkpoint itself is a request of the object (see
  * `Scheduler.submitCheckpoint` and `ActiveObject.runCheckpoint`); this is its bookkeeping.
  *

@@ -1,5 +1,5 @@
 /**
- * What a checkpoint holds (SPEC §9): the object's own fields (structured clone), or what its
+ * What a checkpoint holds (docs/fault-tolerance.md): the object's own fields (structured clone), or what its
  * `checkpoint()` hook returns; and how it is put back (`restore(state)`, or the fields
  * assigned onto a freshly constructed instance).
  *

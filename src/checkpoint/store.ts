@@ -1,5 +1,5 @@
 /**
- * Where checkpoints go (SPEC §9): one small interface, a file store (the embedded default)
+ * Where checkpoints go (docs/fault-tolerance.md): one small interface, a file store (the embedded default)
  * and an in-memory store (tests, objects that need no durability).
  *
  * A checkpoint is an opaque byte string, named by the object's key and a sequence number

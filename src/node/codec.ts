@@ -1,5 +1,5 @@
 /**
- * The wire codec: values <-> what `postMessage` carries between nodes (SPEC §7). Structured
+ * The wire codec: values <-> what `postMessage` carries between nodes (docs/semantics.md). Structured
  * clone (postMessage) does the copying; this module only replaces what it cannot carry:
  * active references, futures and errors become the `Encoded*` records of protocol.ts, and
  * the message is flagged (`enc`) so that the receiver walks only values that hold one.

@@ -1,5 +1,5 @@
 /**
- * Placement (SPEC §8): where `newActive` puts an object, worker-thread nodes, the automatic
+ * Placement (docs/nodes.md): where `newActive` puts an object, worker-thread nodes, the automatic
  * pool, references to objects on other nodes, and shutting the workers down.
  *
  * - `createWorkerNode()` starts a worker thread that hosts active objects. Workers are

@@ -64,7 +64,7 @@ export type Wire =
       readonly className: string;
       readonly args: unknown[];
       readonly enc: boolean;
-      /** Checkpoint options of `newActive` (SPEC §9), when given. */
+      /** Checkpoint options of `newActive` (docs/fault-tolerance.md), when given. */
       readonly checkpointKey?: string;
       readonly restore?: boolean;
       /** Recovery (src/node/recovery.ts): journaled deliveries to replay, in delivery order. */

@@ -1,5 +1,5 @@
 /**
- * Recovery of worker nodes' objects (SPEC §9), kept by the main thread, which outlives them.
+ * Recovery of worker nodes' objects (docs/fault-tolerance.md), kept by the main thread, which outlives them.
  *
  * A *recoverable* object is one the main thread placed on a worker node and whose class has
  * `@Checkpoint`. For each, the main thread keeps how to create it again and a journal: every

@@ -3,7 +3,7 @@
  * flight to other nodes, the futures that travel, and the handling of every wire message.
  * One instance per isolate (`node`).
  *
- * Futures across nodes (SPEC §6, first-class): every future that leaves a node has a *home*
+ * Futures across nodes (docs/semantics.md, first-class): every future that leaves a node has a *home*
  * (the node where its value is computed) and a key. The receiver registers with the home, so
  * the value flows home -> receiver directly, never through the node that passed it on:
  *

@@ -1,5 +1,5 @@
 /**
- * The one walk over values that cross a call (SPEC §7): structured clone's rules, written
+ * The one walk over values that cross a call (docs/semantics.md): structured clone's rules, written
  * once, for the three places that copy values:
  *
  * - the in-thread copy of arguments and results (src/copy.ts): a `Transform` that clones;

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  Alone,
   ArgumentError,
   Group,
   MemberOf,
@@ -36,7 +37,7 @@ class Shelf {
     return 0;
   }
   /** Ungrouped: runs alone. */
-  broken(): void {
+  @Alone() broken(): void {
     throw new RangeError('out of shelf');
   }
 }
