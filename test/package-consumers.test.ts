@@ -316,6 +316,34 @@ const CONSUMERS: Record<string, Record<string, string>> = {
   },
 };
 
+/**
+ * The docs' plain-JavaScript version of the README's example (docs/without-decorators.md): its
+ * module `peer.js` and the program after it, which places a Peer on a worker.
+ */
+function jsPeerExample(): { peer: string; main: string } {
+  const doc = readFileSync(join(root, 'docs', 'without-decorators.md'), 'utf8');
+  const found = /```js file=peer\.js\n([\s\S]*?)```[\s\S]*?```js\n([\s\S]*?)```/.exec(doc);
+  if (found === null) throw new Error('docs/without-decorators.md has no peer.js block and program after it');
+  return { peer: found[1]!, main: found[2]! };
+}
+
+/** The same in CommonJS: imports become require, the export an assignment, the program an async function. */
+function toCommonJs(module: string, program = false): string {
+  const body = module
+    .replace(/^import \{([^}]*)\} from '([^']*)';$/gm, (_, names: string, from: string) => {
+      const spec = from === './peer.js' ? './peer.cjs' : from;
+      return `const {${names}} = require('${spec}');`;
+    })
+    .replace(/^export class (\w+)/gm, 'class $1');
+  const exported = [...module.matchAll(/^export class (\w+)/gm)].map((m) => `exports.${m[1]} = ${m[1]};`);
+  return program
+    ? `(async () => {\n${body}\n})().catch((error) => { console.error(error); process.exit(1); });\n`
+    : `${body}\n${exported.join('\n')}\n`;
+}
+
+/** Both runs of the JavaScript Peer example print the value and the log's length, here and on a worker. */
+const JS_PEER_OUTPUT = ['1 2', '1 2'];
+
 /** The README's quick example: its first TypeScript block, as written. */
 function readmeExample(): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -377,6 +405,37 @@ describe.skipIf(process.env.MULTIACTIVE_DECORATORS === 'legacy')('the packed pac
     // In a folder of its own: the esm consumer's tsc compiles only its own top-level files.
     mkdirSync(join(project, 'esm', 'readme'));
     writeFileSync(join(project, 'esm', 'readme', 'main.ts'), readmeExample());
+    writeFileSync(
+      join(project, 'esm', 'readme', 'tsconfig.json'),
+      tsconfig({ module: 'NodeNext', moduleResolution: 'NodeNext' }),
+    );
+    // The README's example under experimentalDecorators (an ES module: it awaits at top level).
+    mkdirSync(join(project, 'legacy-readme'));
+    writeFileSync(
+      join(project, 'legacy-readme', 'package.json'),
+      JSON.stringify({ name: 'legacy-readme-consumer', private: true, type: 'module' }),
+    );
+    writeFileSync(
+      join(project, 'legacy-readme', 'tsconfig.json'),
+      tsconfig({
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
+      }),
+    );
+    writeFileSync(
+      join(project, 'legacy-readme', 'main.ts'),
+      `import 'reflect-metadata';\n${readmeExample()}`,
+    );
+    // The docs' JavaScript Peer, in an ES module and in CommonJS.
+    const js = jsPeerExample();
+    mkdirSync(join(project, 'esm-js', 'readme'));
+    writeFileSync(join(project, 'esm-js', 'readme', 'peer.js'), js.peer);
+    writeFileSync(join(project, 'esm-js', 'readme', 'main.js'), js.main);
+    mkdirSync(join(project, 'cjs-js', 'readme'));
+    writeFileSync(join(project, 'cjs-js', 'readme', 'peer.cjs'), toCommonJs(js.peer));
+    writeFileSync(join(project, 'cjs-js', 'readme', 'main.cjs'), toCommonJs(js.main, true));
   }, 3 * BUILD_TIMEOUT);
 
   afterAll(() => {
@@ -431,6 +490,41 @@ describe.skipIf(process.env.MULTIACTIVE_DECORATORS === 'legacy')('the packed pac
       await run(process.execPath, [join(project, 'node_modules/tsx/dist/cli.mjs'), 'main.ts'], cwd);
     },
     2 * CONSUMER_TIMEOUT,
+  );
+
+  it(
+    "compiles the README's quick example with tsc (standard decorators) and runs it",
+    async () => {
+      const cwd = join(project, 'esm', 'readme');
+      await run(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', '.'], cwd);
+      await run(process.execPath, ['out/main.js'], cwd);
+    },
+    3 * CONSUMER_TIMEOUT,
+  );
+
+  it(
+    "type-checks the README's quick example with experimentalDecorators and reflect-metadata, and runs it under tsx",
+    async () => {
+      const cwd = join(project, 'legacy-readme');
+      await run(
+        process.execPath,
+        [join(project, 'node_modules/typescript/bin/tsc'), '-p', '.', '--noEmit'],
+        cwd,
+      );
+      await run(process.execPath, ['--import', 'tsx', 'main.ts'], cwd);
+    },
+    3 * CONSUMER_TIMEOUT,
+  );
+
+  it(
+    "runs the docs' JavaScript Peer (defineActive, one on a worker) as an ES module and as CommonJS",
+    async () => {
+      const esm = await run(process.execPath, ['main.js'], join(project, 'esm-js', 'readme'));
+      expect(esm.stdout.trim().split('\n')).toEqual(JS_PEER_OUTPUT);
+      const cjs = await run(process.execPath, ['main.cjs'], join(project, 'cjs-js', 'readme'));
+      expect(cjs.stdout.trim().split('\n')).toEqual(JS_PEER_OUTPUT);
+    },
+    3 * CONSUMER_TIMEOUT,
   );
 
   it(
