@@ -34,6 +34,7 @@ import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vites
 import { defaultCheckpointKey } from '../../src/checkpoint/keys.js';
 import { STALE_TEMPORARY_MS } from '../../src/checkpoint/store.js';
 import { KeyProbe } from '../fixtures/stores.js';
+import { captureWarnings } from '../support/warnings.js';
 import { within } from '../support/within.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -289,6 +290,8 @@ describe('the file store', () => {
     const error = await rejectionOf(store.put('k', 1, new Uint8Array([1])), 'put under /proc', 2000);
     expect(error).toBeInstanceOf(CheckpointError);
     expect(error.message).toMatch(/could not be written.*ENOENT/);
+    // Nobody observes events: the failed checkpoint is told once, as a process warning.
+    const warnings = captureWarnings('MULTIACTIVE_CHECKPOINT');
     const Account = accountIn('/proc/multiactive-no-such-dir');
     const account = newActive(Account);
     await account.deposit(1);
@@ -296,6 +299,11 @@ describe('the file store', () => {
       CheckpointError,
     );
     expect(await account.deposit(1)).toBe(2);
+    expect(warnings.map((w) => w.message)).toEqual([
+      expect.stringMatching(
+        /^multiactive: checkpoint 1 of Account#\d+ failed: CheckpointError: .*\/proc\/multiactive-no-such-dir.*ENOENT/,
+      ),
+    ]);
   });
 
   it("temporary files left by a crash mid-write are removed; a live writer's are not", async () => {
@@ -377,13 +385,19 @@ describe('stores that misbehave', () => {
   });
 
   it('a put that throws, or returns no promise, fails that checkpoint with CheckpointError; the object keeps serving', async () => {
-    for (const put of [
-      () => {
-        throw new Error('disk on fire');
-      },
-      () => undefined,
-      () => 42,
-    ]) {
+    // Nobody observes events: each object tells its failed checkpoint once, as a process warning.
+    const warnings = captureWarnings('MULTIACTIVE_CHECKPOINT');
+    for (const [put, told] of [
+      [
+        () => {
+          throw new Error('disk on fire');
+        },
+        "the store's `put` threw: Error: disk on fire",
+      ],
+      [() => undefined, "the store's `put` returned `undefined` (undefined), not a promise"],
+      [() => 42, "the store's `put` returned `42` (number), not a promise"],
+    ] as const) {
+      warnings.length = 0;
       const Account = accountIn(storeThat({ put }));
       const account = newActive(Account);
       await account.deposit(1);
@@ -393,6 +407,10 @@ describe('stores that misbehave', () => {
         /the store's `put` (threw: Error: disk on fire|returned .* not a promise)/,
       );
       expect(await account.deposit(1)).toBe(2);
+      expect(warnings.map((w) => w.message)).toEqual([
+        expect.stringMatching(/^multiactive: checkpoint 1 of Account#\d+ failed: CheckpointError: /),
+      ]);
+      expect(warnings[0]!.message).toContain(told);
     }
   });
 
@@ -414,19 +432,29 @@ describe('stores that misbehave', () => {
   });
 
   it('a list (asked before the first write) that throws, returns no promise or returns nonsense fails the checkpoint with CheckpointError', async () => {
-    for (const list of [
-      () => {
-        throw new Error('no');
-      },
-      () => [1, 2], // not a promise
-      async () => ['1'],
-    ]) {
+    // Nobody observes events: each object tells its failed checkpoint once, as a process warning.
+    const warnings = captureWarnings('MULTIACTIVE_CHECKPOINT');
+    for (const [list, told] of [
+      [
+        () => {
+          throw new Error('no');
+        },
+        "the store's `list` threw: Error: no",
+      ],
+      [() => [1, 2], "the store's `list` returned `Array` (array), not a promise"], // not a promise
+      [async () => ['1'], "could not be numbered: the store's `list` gave `Array` (array)"],
+    ] as const) {
+      warnings.length = 0;
       const Account = accountIn(storeThat({ list }));
       const account = newActive(Account);
       await account.deposit(1);
       const error = await rejectionOf(control(account).checkpoint(), 'a checkpoint whose numbering fails');
       expect(error).toBeInstanceOf(CheckpointError);
       expect(await account.deposit(1)).toBe(2);
+      expect(warnings.map((w) => w.message)).toEqual([
+        expect.stringMatching(/^multiactive: checkpoint 1 of Account#\d+ failed: CheckpointError: /),
+      ]);
+      expect(warnings[0]!.message).toContain(told);
     }
   });
 });

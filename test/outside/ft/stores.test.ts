@@ -17,6 +17,7 @@ import {
   shutdown,
   terminate,
 } from '../../../src/index.js';
+import { captureWarnings } from '../../support/warnings.js';
 import * as storesFixture from './fixtures/stores.js';
 import { Box, current } from './fixtures/stores.js';
 import { record, settle, tempDir, within } from './helpers.js';
@@ -164,11 +165,17 @@ describe('FileStore across runs', () => {
     expect(stored).toEqual(expect.arrayContaining(['..', '../x', 'a/b', '.', '%2E', 'a%2Fb']));
   });
 
-  for (const [what, dir] of [
-    ['under /proc', '/proc/oft-cannot-be-here/deeper'],
-    ['under a regular file', 'FILE/sub'],
+  for (const [what, dir, told] of [
+    [
+      'under /proc',
+      '/proc/oft-cannot-be-here/deeper',
+      /could not be written to \/proc\/oft-cannot-be-here\/.*ENOENT/,
+    ],
+    ['under a regular file', 'FILE/sub', /could not be listed in .*plainfile\/sub\/k: Error: ENOTDIR/],
   ] as const) {
     it(`a store ${what} fails its checkpoints with CheckpointError at once; the object goes on`, async () => {
+      // Nobody observes events: the failed checkpoint is told once, as a process warning.
+      const warnings = captureWarnings('MULTIACTIVE_CHECKPOINT');
       const file = join(tmp.dir, 'plainfile');
       writeFileSync(file, 'x');
       current.dir = dir.replace('FILE', file);
@@ -180,6 +187,10 @@ describe('FileStore across runs', () => {
       expect((r as { error: unknown }).error).toBeInstanceOf(CheckpointError);
       expect(Date.now() - t0).toBeLessThan(250); // well under storeTimeoutMs (300): "at once"
       expect(await a.get()).toBe(3);
+      expect(warnings.map((w) => w.message)).toEqual([
+        expect.stringMatching(/^multiactive: checkpoint 1 of Box#\d+ failed: CheckpointError: /),
+      ]);
+      expect(warnings[0]!.message).toMatch(told);
     });
   }
 
