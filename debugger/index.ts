@@ -6,6 +6,7 @@
  * It consumes only the package's public entry (the event stream, `waitGraph`, `findDeadlocks`,
  * `configureDeadlocks`); nothing in the runtime imports it, except the lazy dynamic import of
  * this entry done when `MULTIACTIVE_DEBUG` is set.
+ * @module multiactive/debugger
  */
 import { ArgumentError, configureDeadlocks } from '../src/index.js';
 import { type AttachOptions, attachDebugger, type DebuggerHandle } from './server.js';
@@ -66,3 +67,4 @@ export function attachFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Deb
     return handle;
   })();
 }
+export type { ModeMarker } from './subscription.js';

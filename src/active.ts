@@ -1408,12 +1408,21 @@ const NEW_ACTIVE_OPTIONS = ['copy', 'node', 'module', 'exportName', 'checkpointK
 
 function checkCheckpointOptions(ctor: Function, options: NewActiveOptions | undefined): void {
   if (options === undefined) return;
-  const { checkpointKey: key, restore } = options;
+  const { checkpointKey: key, restore, copy } = options;
+  if (copy !== undefined && typeof copy !== 'boolean') {
+    throw new ArgumentError(`Expected \`copy\` to be a boolean, got ${describe(copy)}`);
+  }
   if (key !== undefined && (typeof key !== 'string' || key === '')) {
     throw new ArgumentError(`Expected \`checkpointKey\` to be a non-empty string, got ${describe(key)}`);
   }
   if (restore !== undefined && typeof restore !== 'boolean') {
     throw new ArgumentError(`Expected \`restore\` to be a boolean, got ${describe(restore)}`);
+  }
+  if (restore === true && key === undefined) {
+    throw new ArgumentError(
+      `\`restore: true\` needs a \`checkpointKey\`: without one, ${ctor.name}'s checkpoints go under a key of this run ` +
+        '(`ClassName#id@<run>`), which no earlier checkpoint can have. Give the key the checkpoints were written under.',
+    );
   }
   if ((key !== undefined || restore === true) && checkpointConfig(ctor as new () => object) === undefined) {
     throw new ArgumentError(

@@ -1,10 +1,15 @@
 /**
  * multiactive: active objects that serve several requests at once when, and only when,
  * their classes declare it safe. The package entry.
+ * @module multiactive
  */
 import '../decorators/metadata.js';
 import './debug-env.js';
 
+export type { AbstractClass } from '../decorators/declarations.js';
+export type { MultiactiveClassDecorator, MultiactiveMethodDecorator } from '../decorators/decorators.js';
+export type { MethodName } from '../decorators/define.js';
+export type { DecoratorName } from '../decorators/errors.js';
 export {
   type ActiveSpec,
   Alone,
@@ -21,6 +26,8 @@ export {
   type ThreadConfigOptions,
 } from '../decorators/index.js';
 export type { Condition, RequestView } from '../scheduler/index.js';
+// Types that public signatures name: exported so that users (and the API reference) can name them.
+export type { GroupStats } from '../scheduler/scheduler.js';
 export {
   isActive,
   type NewActiveArgs,
@@ -73,7 +80,14 @@ export {
   workerNodes,
 } from './node/placement.js';
 export { NodeLostError, RemoteError } from './node/runtime.js';
-export type { Active, FutureOr, Pipelined } from './types.js';
+export type {
+  Active,
+  FieldNotReachable,
+  FutureMethods,
+  FutureOr,
+  Pipelined,
+  ReservedFutureKey,
+} from './types.js';
 export { configureDeadlocks, type DeadlockOptions, findDeadlocks, waitGraph } from './waits.js';
 export type {
   Deadlock,

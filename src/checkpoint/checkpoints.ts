@@ -93,6 +93,20 @@ export interface CheckpointsOptions {
   readonly removeFailed?: (error: unknown) => void;
 }
 
+/** Ends under way: the writes in progress of ended objects, then their checkpoints' removal. */
+const pendingEnds = new Set<Promise<void>>();
+
+/**
+ * Settles when the objects ended so far have finished their checkpoint writes and removed the
+ * checkpoints of keys the runtime chose (bounded: every store call is, by `storeTimeoutMs`).
+ * A worker node's shutdown waits for it before its thread is ended.
+ */
+export function endsSettled(): Promise<void> {
+  return pendingEnds.size === 0
+    ? Promise.resolve()
+    : Promise.allSettled([...pendingEnds]).then(() => undefined);
+}
+
 export class Checkpoints {
   readonly key: string;
   readonly store: CheckpointStore;
@@ -258,15 +272,27 @@ export class Checkpoints {
     if (this.ended) return;
     this.ended = true;
     this.stopTimer();
+    if (this.removeAtEnd && typeof this.store.remove === 'function') {
+      // A worker's shutdown waits for it (`endsSettled`): its thread ends right after.
+      const ending = new Promise<void>((resolve) => {
+        this.endingDone = resolve;
+      });
+      pendingEnds.add(ending);
+      void ending.then(() => pendingEnds.delete(ending));
+    }
     if (!this.writing) this.removeAll();
   }
 
+  /** Resolves the end's promise (the writes under way done, the checkpoints removed). */
+  private endingDone: (() => void) | undefined;
+
   private removeAll(): void {
     const store = this.store;
-    if (!this.removeAtEnd || typeof store.remove !== 'function') return;
-    this.call(`The checkpoints of ${this.key} were not removed`, 'remove', () =>
-      store.remove!(this.key),
-    ).catch((error: unknown) => this.removeFailed?.(error));
+    const done = (): void => this.endingDone?.();
+    if (!this.removeAtEnd || typeof store.remove !== 'function') return done();
+    this.call(`The checkpoints of ${this.key} were not removed`, 'remove', () => store.remove!(this.key))
+      .catch((error: unknown) => this.removeFailed?.(error))
+      .finally(done);
   }
 
   /**

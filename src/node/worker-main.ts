@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { RequestState } from '../../scheduler/index.js';
 import { ActiveObject, Request, setLocalNode, shutdown } from '../active.js';
+import { endsSettled } from '../checkpoint/checkpoints.js';
 import { currentWaiter, enableAsyncContext, setAwaitTracking } from '../context.js';
 import { ArgumentError } from '../errors.js';
 import { onEvent } from '../events.js';
@@ -48,7 +49,9 @@ const sayDying = (): void => {
 process.on('exit', sayDying);
 process.on('uncaughtExceptionMonitor', sayDying);
 
-node.shutdownLocal = (immediate) => shutdown({ immediate });
+// The checkpoints of objects with keys the runtime chose are removed before the thread ends
+// (the main thread terminates it once this settles).
+node.shutdownLocal = (immediate) => shutdown({ immediate }).then(endsSettled);
 
 // Events go to the main thread while it observes: batched per turn, on its clock, with
 // errors reduced to what can be cloned.

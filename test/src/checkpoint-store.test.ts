@@ -33,11 +33,13 @@ import {
 import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { defaultCheckpointKey } from '../../src/checkpoint/keys.js';
 import { STALE_TEMPORARY_MS } from '../../src/checkpoint/store.js';
+import { Tally } from '../fixtures/recovery.js';
 import { KeyProbe } from '../fixtures/stores.js';
 import { captureWarnings } from '../support/warnings.js';
 import { within } from '../support/within.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TALLY_MODULE = new URL('../fixtures/recovery.ts', import.meta.url);
 
 afterEach(async () => {
   await shutdown({ immediate: true });
@@ -200,6 +202,34 @@ describe('checkpoints an earlier run left under the same key', () => {
     );
     expect(names()).toEqual(['kept']);
     expect(await store.list('kept')).toEqual([1]);
+  });
+
+  // Found by an outside test: on a worker the thread ended before the removal (or the write
+  // under way) was done, and the files stayed (4 runs in 5), sometimes with a .tmp.
+  it("a worker object's default-keyed checkpoints are removed by shutdown() before its thread ends, the write under way first", async () => {
+    const dir = tempDir();
+    const before = process.env.MULTIACTIVE_CHECKPOINT_DIR;
+    process.env.MULTIACTIVE_CHECKPOINT_DIR = dir; // the worker's default store
+    onTestFinished(() => {
+      if (before === undefined) delete process.env.MULTIACTIVE_CHECKPOINT_DIR;
+      else process.env.MULTIACTIVE_CHECKPOINT_DIR = before;
+    });
+    const worker = createWorkerNode();
+    const tally = newActive(Tally, [], { node: worker, module: TALLY_MODULE });
+    const taken = new Promise<void>((resolve) => {
+      const stop = onEvent((e) => {
+        if (e.type === 'checkpoint.taken' && e.seq === 2) {
+          stop();
+          resolve();
+        }
+      });
+    });
+    for (let i = 1; i <= 11; i++) await tally.add(1, i); // checkpoints after 5 and 10; the third is due
+    await within(taken, 10_000, 'the second checkpoint');
+    const files = () => readdirSync(dir, { recursive: true }).map(String);
+    expect(files().some((f) => f.endsWith('.ckpt'))).toBe(true);
+    await within(shutdown(), 20_000, 'shutdown');
+    expect(files().filter((f) => f.includes('.ckpt'))).toEqual([]);
   });
 });
 
