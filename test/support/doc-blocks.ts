@@ -135,8 +135,9 @@ export function writeBlocks(root: string, dir: string, blocks: readonly Block[],
           noEmit: true,
           experimentalDecorators: mode === 'legacy',
           emitDecoratorMetadata: mode === 'legacy',
-          // Examples may declare what they do not use.
+          // Examples may declare what they do not use (the repository's own code may not).
           noUnusedLocals: false,
+          noUnusedParameters: false,
         },
         include: ['**/*.ts'],
       },
