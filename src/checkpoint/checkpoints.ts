@@ -289,7 +289,10 @@ export class Checkpoints {
   private removeAll(): void {
     const store = this.store;
     const done = (): void => this.endingDone?.();
-    if (!this.removeAtEnd || typeof store.remove !== 'function') return done();
+    if (!this.removeAtEnd || typeof store.remove !== 'function') {
+      done();
+      return;
+    }
     this.call(`The checkpoints of ${this.key} were not removed`, 'remove', () => store.remove!(this.key))
       .catch((error: unknown) => this.removeFailed?.(error))
       .finally(done);

@@ -424,8 +424,12 @@ describe('options', () => {
       /`restore` to be a boolean/,
     );
     // A default key is new in every run: nothing could ever be restored from it.
-    expect(() => newActive(Counter, [], { restore: true })).toThrow(/`restore: true` needs a `checkpointKey`/);
-    expect(() => newActive(Counter, [], { copy: 'no' as unknown as boolean })).toThrow(/`copy` to be a boolean/);
+    expect(() => newActive(Counter, [], { restore: true })).toThrow(
+      /`restore: true` needs a `checkpointKey`/,
+    );
+    expect(() => newActive(Counter, [], { copy: 'no' as unknown as boolean })).toThrow(
+      /`copy` to be a boolean/,
+    );
   });
 
   it('control().checkpoint() on a class without @Checkpoint says what to do', async () => {
