@@ -103,12 +103,12 @@ export interface CheckpointOptions {
    * Take a checkpoint after every `everyRequests` requests served (an integer >= 1).
    * @default undefined (no request-count trigger declared; see docs/fault-tolerance.md)
    */
-  everyRequests?: number;
+  everyRequests?: number | undefined;
   /**
    * Take a checkpoint every `everyMs` milliseconds while the object lives (an integer >= 1).
    * @default undefined (no timer trigger declared; see docs/fault-tolerance.md)
    */
-  everyMs?: number;
+  everyMs?: number | undefined;
   /**
    * Recoverable objects (placed on a worker by the main thread): at most this many calls
    * journaled since the last durable checkpoint (an integer >= 2). At half of it a checkpoint
@@ -116,21 +116,21 @@ export interface CheckpointOptions {
    * `JournalFullError`.
    * @default 100000
    */
-  journalLimit?: number;
+  journalLimit?: number | undefined;
   /**
    * Where checkpoints go: a directory path (string, the file store), or a store object with
    * `put`, `latest` and `list` functions (duck-typed here; the interface lives in src/). Default:
    * the file store in `$MULTIACTIVE_CHECKPOINT_DIR` or `.multiactive/checkpoints` (resolved by the runtime).
    * @default undefined (the runtime's default file store)
    */
-  store?: string | object;
+  store?: string | object | undefined;
   /**
    * How long the runtime waits for one call of the store (a write, a read for a restore, a
    * listing) before it fails that checkpoint or restore with a `CheckpointError` (an integer
    * >= 1, or Infinity). The object goes on either way.
    * @default undefined (the runtime's bound: 30 000 ms, see docs/fault-tolerance.md)
    */
-  storeTimeoutMs?: number;
+  storeTimeoutMs?: number | undefined;
 }
 
 /**
@@ -252,7 +252,7 @@ interface ClassDecoratorSpec {
   /** Record the declaration; returns a problem detail when the class cannot take it. */
   readonly record: (declarations: ClassDeclarations) => string | undefined;
   /** `@Group` only: the group it declares. */
-  readonly declaresGroup?: string;
+  readonly declaresGroup?: string | undefined;
 }
 
 /** Decorator values -> what they declare, for `defineActive` (which records without applying). */

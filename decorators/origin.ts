@@ -57,8 +57,8 @@ interface Frame {
   readonly functionName: string | undefined;
 }
 interface V8ErrorConstructor {
-  prepareStackTrace?: (error: Error, frames: CallSite[]) => unknown;
-  stackTraceLimit?: number;
+  prepareStackTrace?: ((error: Error, frames: CallSite[]) => unknown) | undefined;
+  stackTraceLimit?: number | undefined;
   captureStackTrace?: (target: object, constructorOpt?: object) => void;
 }
 

@@ -1321,27 +1321,27 @@ export interface NewActiveOptions {
    * round-robin), a node from `createWorkerNode()`, or a node id.
    * @default 'local'
    */
-  node?: 'local' | 'auto' | { readonly id: number } | number;
+  node?: 'local' | 'auto' | { readonly id: number } | number | undefined;
   /**
    * The module that exports the class, for placement on another node when it cannot be told
    * from the class (no multiactive class decorator, or bundled code): `import.meta.url`.
    */
-  module?: string | URL;
+  module?: string | URL | undefined;
   /** The name the class is exported under, if not its class name. */
-  exportName?: string;
+  exportName?: string | undefined;
   /**
    * The key of the object's checkpoints in its store (classes with `@Checkpoint`). Give a
    * stable one to restore the object after a process restart.
    * @default `ClassName#id@<run>` (unique to this process run; see docs/fault-tolerance.md)
    */
-  checkpointKey?: string;
+  checkpointKey?: string | undefined;
   /**
    * Restore the object from the newest checkpoint under `checkpointKey` before it serves
    * anything (its constructor runs first; then `restore(state)` or its fields are assigned).
    * A missing or damaged checkpoint fails the object with `CheckpointError`.
    * @default false
    */
-  restore?: boolean;
+  restore?: boolean | undefined;
   /**
    * Copy arguments and results (structured-clone semantics) so that code behaves the same
    * on one thread or many. `false` skips the copies for this object: only for objects that
@@ -1349,7 +1349,7 @@ export interface NewActiveOptions {
    * to what they pass.
    * @default true
    */
-  copy?: boolean;
+  copy?: boolean | undefined;
 }
 
 /**
@@ -1520,7 +1520,7 @@ export interface TerminateOptions {
    * queued requests and abandon those in service, and resolve at once.
    * @default false
    */
-  immediate?: boolean;
+  immediate?: boolean | undefined;
 }
 
 /** Terminate one active object. Calls made afterwards reject with `TerminatedError`. */
@@ -1539,7 +1539,7 @@ export interface ShutdownOptions extends TerminateOptions {
    * nodes are terminated. Ignored with `immediate`.
    * @default 30_000 (DEFAULT_SHUTDOWN_TIMEOUT_MS)
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /**

@@ -252,14 +252,14 @@ function tsxApiUrl(force: boolean | undefined): string | undefined {
 
 export interface WorkerNodeOptions {
   /** Thread name (shows in debuggers and `process.title` tools). @default `multiactive-node-<id>` */
-  name?: string;
+  name?: string | undefined;
   /** V8 heap limits of the worker (Node's `ResourceLimits`). */
-  resourceLimits?: ResourceLimits;
+  resourceLimits?: ResourceLimits | undefined;
   /**
    * Load TypeScript sources in the worker through tsx. By default: when this library itself
    * runs from sources, or the process runs under tsx or vitest.
    */
-  typescript?: boolean;
+  typescript?: boolean | undefined;
 }
 
 const RESOURCE_LIMITS = [

@@ -427,9 +427,9 @@ export class NodeRuntime implements WirePort {
     exportName: string,
     args: unknown[],
     checkpoint?: {
-      readonly checkpointKey?: string;
-      readonly restore?: boolean;
-      readonly replay?: readonly JournalEntry[];
+      readonly checkpointKey?: string | undefined;
+      readonly restore?: boolean | undefined;
+      readonly replay?: readonly JournalEntry[] | undefined;
     },
     /** Given for a recovered object: it keeps its id. */
     givenId?: number,

@@ -14,7 +14,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 interface SseEvent {
   event: string;
-  id?: string;
+  id?: string | undefined;
   data: unknown;
 }
 

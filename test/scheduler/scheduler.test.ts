@@ -293,7 +293,7 @@ describe('ready order: priorities (SPEC §4.2)', () => {
   const rpt = (priorities: PolicyDecl['priorities']): PolicyDecl => ({
     groups: ['G1', 'G2', 'G3', 'G4', 'U'].map((name) => ({ name, selfCompatible: true })),
     compatible: [{ groups: ['G1', 'G2', 'G3', 'G4', 'U'] }],
-    priorities,
+    ...(priorities === undefined ? {} : { priorities }),
   });
   const oneHierarchy = rpt([['G1', ['G2', 'G3'], 'G4']]);
   const twoChains = rpt([

@@ -388,7 +388,7 @@ describe('restoring from the file store (a process restart)', () => {
     await control(account).checkpoint();
     const file = join(dir, 'bob', '0000000000000001.ckpt');
     const bytes = readFileSync(file);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1]! ^= 0xff;
     writeFileSync(file, bytes);
     await terminate(account);
     const restored = newActive(Account, [], { checkpointKey: 'bob', restore: true });

@@ -199,9 +199,9 @@ interface KillRecord {
   node: number;
   accounts: number[];
   reason?: string;
-  recoveredTo?: number;
-  ms?: number;
-  note?: string;
+  recoveredTo?: number | undefined;
+  ms?: number | undefined;
+  note?: string | undefined;
   /** Transfers issued when the kill struck (to match ledger anomalies with kills). */
   at?: number;
 }

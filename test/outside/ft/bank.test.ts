@@ -91,16 +91,16 @@ async function audit(bank: Bank, txs: Tx[], label: string) {
   // No transfer half done, and each one applied exactly once.
   const expected = bank.accounts.map(() => INITIAL);
   for (const t of txs) {
-    const w = snaps[t.from].ledger.filter((e) => e === `w:${t.id}:${t.n}`).length;
-    const d = snaps[t.to].ledger.filter((e) => e === `d:${t.id}:${t.n}`).length;
+    const w = snaps[t.from]!.ledger.filter((e) => e === `w:${t.id}:${t.n}`).length;
+    const d = snaps[t.to]!.ledger.filter((e) => e === `d:${t.id}:${t.n}`).length;
     expect({ id: t.id, w, d }, `${label}: transfer ${t.id} half done or repeated`).toEqual({
       id: t.id,
       w: d,
       d: w,
     });
     if (w === 1) {
-      expected[t.from] -= t.n;
-      expected[t.to] += t.n;
+      expected[t.from]! -= t.n;
+      expected[t.to]! += t.n;
     }
   }
   expect(total, `${label}: money conserved`).toBe(INITIAL * bank.accounts.length);
@@ -110,7 +110,7 @@ async function audit(bank: Bank, txs: Tx[], label: string) {
   ).toEqual(expected);
   // Recovery promises the futures stay valid: none of these transfers should fail.
   expect(
-    failed.map((x) => `${x.t.id}: ${String((x.r as { error: unknown }).error)}`),
+    failed.map((x) => `${x.t!.id}: ${String((x.r as { error: unknown }).error)}`),
     `${label}: failed transfers`,
   ).toEqual([]);
   return snaps;
@@ -131,7 +131,7 @@ describe('bank on three workers under worker deaths', () => {
         const id = `t${seq++}`;
         const { from, to } = pick(bank, seq);
         const n = 1 + (seq % 13);
-        txs.push({ id, from, to, n, f: bank.accounts[from].transfer(id, bank.accounts[to], n) });
+        txs.push({ id, from, to, n, f: bank.accounts[from]!.transfer(id, bank.accounts[to]!, n) });
       }
     };
     /** One kill transfer, recorded like the others. */
@@ -144,7 +144,7 @@ describe('bank on three workers under worker deaths', () => {
         from,
         to: t,
         n: 100,
-        f: bank.accounts[from].transfer(id, bank.accounts[t], 100, {
+        f: bank.accounts[from]!.transfer(id, bank.accounts[t]!, 100, {
           token: join(tmp.dir, `tok-${id}`),
           how,
         }),
@@ -165,7 +165,7 @@ describe('bank on three workers under worker deaths', () => {
 
     burst(30);
     // 1. worker.terminate() from outside, with transfers in flight.
-    await bank.nodes[0].worker.terminate();
+    await bank.nodes[0]!.worker.terminate();
     burst(30);
     await recovered(2); // two accounts per node
     // 2. process.exit() synchronously inside a transfer, after its withdrawal.
@@ -181,7 +181,7 @@ describe('bank on three workers under worker deaths', () => {
     burst(30);
     await recovered(8);
     // 5. running out of memory (the documented resourceLimits).
-    const oom = settle(bank.accounts[3].oomOnce(join(tmp.dir, 'tok-oom')));
+    const oom = settle(bank.accounts[3]!.oomOnce(join(tmp.dir, 'tok-oom')));
     burst(30);
     await recovered(10);
     expect(await within(oom, 20000, 'oomOnce settles')).toEqual({ ok: true, value: 'survived' });
@@ -206,15 +206,15 @@ describe('bank on three workers under worker deaths', () => {
         const id = `o${seq++}`;
         const { from, to } = pick(bank, seq);
         const n = 1 + (seq % 11);
-        txs.push({ id, from, to, n, f: bank.accounts[from].transfer(id, bank.accounts[to], n) });
+        txs.push({ id, from, to, n, f: bank.accounts[from]!.transfer(id, bank.accounts[to]!, n) });
       }
     };
     burst(40);
     // Kill node 1; when its loss is reported, kill node 2 from outside.
-    const firstLost = nextEvent('node.lost', 15000, (e) => e.node === bank.nodes[0].id);
-    void bank.nodes[0].worker.terminate();
+    const firstLost = nextEvent('node.lost', 15000, (e) => e.node === bank.nodes[0]!.id);
+    void bank.nodes[0]!.worker.terminate();
     await firstLost;
-    void bank.nodes[1].worker.terminate();
+    void bank.nodes[1]!.worker.terminate();
     burst(40);
     // Kill the fresh node of the first recovery seen next, as soon as it is reported.
     const fresh = await nextEvent('object.recovered', 20000);
@@ -236,7 +236,7 @@ describe('bank on three workers under worker deaths', () => {
         const id = `r${seq++}`;
         const { from, to } = pick(bank, seq);
         const n = 1 + (seq % 7);
-        txs.push({ id, from, to, n, f: bank.accounts[from].transfer(id, bank.accounts[to], n) });
+        txs.push({ id, from, to, n, f: bank.accounts[from]!.transfer(id, bank.accounts[to]!, n) });
       }
     };
     burst(60);
@@ -264,13 +264,13 @@ describe('bank on three workers under worker deaths', () => {
 
   it('replacement workers keep the createWorkerNode options (resourceLimits)', async () => {
     const bank = makeBank(1, 2);
-    const before = (await within(bank.accounts[0].limits(), 10000, 'limits')) as Record<string, number>;
+    const before = (await within(bank.accounts[0]!.limits(), 10000, 'limits')) as Record<string, number>;
     expect(before.maxOldGenerationSizeMb).toBe(LIMITS.maxOldGenerationSizeMb);
     const rec = nextEvent('object.recovered', 20000);
-    await bank.nodes[0].worker.terminate();
+    await bank.nodes[0]!.worker.terminate();
     const r = await rec;
-    expect(r.from).toBe(bank.nodes[0].id);
-    const after = (await within(bank.accounts[0].limits(), 10000, 'limits after')) as Record<string, number>;
+    expect(r.from).toBe(bank.nodes[0]!.id);
+    const after = (await within(bank.accounts[0]!.limits(), 10000, 'limits after')) as Record<string, number>;
     expect(after).toEqual(before);
     // And the name.
     const node = nodeById(r.node);

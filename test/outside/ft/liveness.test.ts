@@ -35,12 +35,12 @@ describe('checkpoints never deadlock callbacks', () => {
           const rec = record();
           const nodes = where === 'workers' ? [createWorkerNode(), createWorkerNode()] : [];
           const a = newActive(
-            classes[ck ? x : `${x}Plain`],
+            classes[ck ? x : `${x}Plain`]!,
             [],
             where === 'workers' ? { node: nodes[0] } : {},
           );
           const b = newActive(
-            classes[ck ? y : `${y}Plain`],
+            classes[ck ? y : `${y}Plain`]!,
             [],
             where === 'workers' ? { node: nodes[1] } : {},
           );

@@ -74,15 +74,15 @@ describe('load', () => {
         if (to % 3 === from % 3) continue;
         const id = `L${i}`;
         const n = 1 + (i % 17);
-        txs.push({ id, from, to, n, f: Promise.resolve(accts[from].transfer(id, accts[to], n)) });
+        txs.push({ id, from, to, n, f: Promise.resolve(accts[from]!.transfer(id, accts[to]!, n)) });
       }
     };
     go(500);
-    void nodes[1].worker.terminate();
+    void nodes[1]!.worker.terminate();
     go(500);
     const r = await nextEvent('object.recovered', 20000);
-    expect(r.from).toBe(nodes[1].id);
-    void nodes[2].worker.terminate();
+    expect(r.from).toBe(nodes[1]!.id);
+    void nodes[2]!.worker.terminate();
     go(500);
     const results = await within(Promise.all(txs.map((t) => settle(t.f))), 45000, 'all transfers settle');
     const failed = results.filter((x) => !x.ok);
@@ -91,12 +91,12 @@ describe('load', () => {
     for (const s of snaps) expect(new Set(s.ledger).size, `duplicates in ${s.name}`).toBe(s.ledger.length);
     const exp = accts.map(() => 1_000_000);
     for (const t of txs) {
-      const w = snaps[t.from].ledger.includes(`w:${t.id}:${t.n}`);
-      const d = snaps[t.to].ledger.includes(`d:${t.id}:${t.n}`);
+      const w = snaps[t.from]!.ledger.includes(`w:${t.id}:${t.n}`);
+      const d = snaps[t.to]!.ledger.includes(`d:${t.id}:${t.n}`);
       expect(w, `transfer ${t.id} half done`).toBe(d);
       if (w) {
-        exp[t.from] -= t.n;
-        exp[t.to] += t.n;
+        exp[t.from]! -= t.n;
+        exp[t.to]! += t.n;
       }
     }
     expect(snaps.map((s) => s.balance)).toEqual(exp);

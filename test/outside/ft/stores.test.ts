@@ -85,7 +85,7 @@ describe('FileStore across runs', () => {
     const st = new FileStore(tmp.dir);
     const seqs = await st.list('keep');
     expect(seqs.length).toBe(2);
-    expect(seqs[0]).toBeLessThan(seqs[1]);
+    expect(seqs[0]).toBeLessThan(seqs[1]!);
     const latest = await st.latest('keep');
     expect(latest?.seq).toBe(seqs[1]);
   });
@@ -93,14 +93,14 @@ describe('FileStore across runs', () => {
   const damage: Record<string, (buf: Buffer) => Buffer> = {
     'a flipped data byte (checksum)': (b) => {
       const c = Buffer.from(b);
-      c[c.length - 1] ^= 0xff;
+      c[c.length - 1]! ^= 0xff;
       return c;
     },
     truncated: (b) => b.subarray(0, Math.floor(b.length / 2)),
     'truncated by one byte': (b) => b.subarray(0, b.length - 1),
     'a bad header': (b) => {
       const c = Buffer.from(b);
-      c[0] ^= 0xff;
+      c[0]! ^= 0xff;
       return c;
     },
     empty: () => Buffer.alloc(0),

@@ -232,7 +232,7 @@ describe('load across two workers', () => {
     let expected = [0, 0, 0];
     for (let i = 0; i < 3000; i++) {
       const k = i % 3;
-      expected[k] += i;
+      expected[k]! += i;
       fs.push(counters[k]!.add(i));
     }
     for (let i = 0; i < 1000; i++) fs.push(recs[i % 2]!.push(i));
