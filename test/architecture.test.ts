@@ -83,6 +83,35 @@ describe('dependency direction', () => {
     expect(entries.some((entry) => entry.file.startsWith('debugger/page/'))).toBe(true);
   });
 
+  // Inside src/ (the layering the restructuring of src/ extends, folder by folder).
+  it('keeps src/values/ a leaf: it imports only src/symbols and node:*', () => {
+    const wrong = imports('src/values').filter(
+      ({ target }) =>
+        !(target.startsWith('node:') || target.startsWith('src/values/') || target === 'src/symbols.js'),
+    );
+    expect(wrong).toEqual([]);
+  });
+
+  it('keeps src/checkpoint/ below the object engine and the nodes: it imports values/, errors and node:* only', () => {
+    const wrong = imports('src/checkpoint').filter(
+      ({ target }) =>
+        !(
+          target.startsWith('node:') ||
+          target.startsWith('src/checkpoint/') ||
+          target.startsWith('src/values/') ||
+          target === 'src/errors.js'
+        ),
+    );
+    expect(wrong).toEqual([]);
+  });
+
+  it('lets nothing in src/ import the package entry, but the worker bootstrap (a known back-edge, to go)', () => {
+    const importers = imports('src')
+      .filter(({ target }) => target === 'src/index.js')
+      .map(({ file }) => file);
+    expect(importers).toEqual(['src/node/worker-main.ts']);
+  });
+
   it('lets examples import the package entries, not their internals: relative imports stay in their folder', () => {
     const wrong = imports('examples').filter(
       ({ file, specifier, target }) =>
