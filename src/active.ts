@@ -29,10 +29,10 @@ import {
 import { type CheckpointInfo, type CheckpointMeta, Checkpoints } from './checkpoint/checkpoints.js';
 import { checkpointKeyOf } from './checkpoint/keys.js';
 import { applyState, captureState, decodeState, encodeState, type StateCodec } from './checkpoint/state.js';
-import { CheckpointError, type CheckpointStore, FileStore, resolveStore } from './checkpoint/store.js';
+import { type CheckpointStore, FileStore, resolveStore } from './checkpoint/store.js';
 import { currentWaiter, enableAsyncContext, runAs, type Waiter } from './context.js';
 import { copyArguments, copyFutureArgument, copyResult } from './copy.js';
-import { ArgumentError, ConstructionError, describe, TerminatedError } from './errors.js';
+import { ArgumentError, CheckpointError, ConstructionError, describe, TerminatedError } from './errors.js';
 import {
   emit,
   type MultiactiveEvent,

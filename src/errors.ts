@@ -44,8 +44,9 @@ export class DeadlockError extends MultiactiveError {
 }
 
 /**
- * A call to a recoverable object was quarantined: its node died while it was being replayed
- * after a recovery, twice, so it is taken to be what kills the node. It is not run again; the
+ * A call to a recoverable object was quarantined: it ended its node in its run and again in its
+ * replay (or was running in replays at three deaths by memory), so it is taken to be what
+ * kills the node. It is not run again; the
  * object goes on from the state before it. Effects it had on other objects before its node
  * died stay (a recovery replays a call, it cannot undo what the call did elsewhere).
  */
@@ -72,6 +73,41 @@ export class JournalFullError extends MultiactiveError {}
 
 /** A runtime API was given a bad value (e.g. `control(o).setLimit(0)`). */
 export class ArgumentError extends MultiactiveError {}
+
+/** A checkpoint could not be written, found or read back intact. */
+export class CheckpointError extends MultiactiveError {
+  /** The object's checkpoint key. */
+  readonly key: string;
+  constructor(key: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.key = key;
+  }
+}
+
+/** A node this one was talking to is gone (worker exited, crashed, or was terminated). */
+export class NodeLostError extends MultiactiveError {
+  /** The node that is gone (a `NodeId`). */
+  readonly node: number;
+  constructor(node: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.node = node;
+  }
+}
+
+/**
+ * An application's error (or a built-in one) thrown on another node, rebuilt from the wire: the
+ * original name, message, stack, cause and data fields, and `node`. It does not extend
+ * `MultiactiveError` on purpose: that class marks the library's own errors (which cross nodes
+ * as their own classes), and this one carries the application's.
+ */
+export class RemoteError extends Error {
+  /** The node the error was thrown on (a `NodeId`). */
+  readonly node: number;
+  constructor(message: string, node: number) {
+    super(message);
+    this.node = node;
+  }
+}
 
 /** Describe a value for an error message: `` `0` (number) ``. */
 export function describe(value: unknown): string {

@@ -41,7 +41,6 @@ export {
 } from './active.js';
 export type { CheckpointInfo } from './checkpoint/checkpoints.js';
 export {
-  CheckpointError,
   type CheckpointStore,
   FileStore,
   MemoryStore,
@@ -50,13 +49,16 @@ export {
 export { type Control, control, type ObjectStats, waitFor } from './control.js';
 export {
   ArgumentError,
+  CheckpointError,
   ConstructionError,
   CopyError,
   DeadlockError,
   DefinitionError,
   JournalFullError,
   MultiactiveError,
+  NodeLostError,
   QuarantineError,
+  RemoteError,
   TerminatedError,
 } from './errors.js';
 export {
@@ -79,7 +81,7 @@ export {
   type WorkerNodeOptions,
   workerNodes,
 } from './node/placement.js';
-export { NodeLostError, RemoteError } from './node/runtime.js';
+
 export type {
   Active,
   FieldNotReachable,

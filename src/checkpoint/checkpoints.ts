@@ -27,8 +27,8 @@
  *      runtime chose (nobody can restore it), its checkpoints are removed from the store
  *      (`remove`, if the store has it) once the writes under way are done.
  */
-import { describe } from '../errors.js';
-import { CheckpointError, type CheckpointStore, type StoredCheckpoint } from './store.js';
+import { CheckpointError, describe } from '../errors.js';
+import type { CheckpointStore, StoredCheckpoint } from './store.js';
 
 /**
  * How long the runtime waits for one call of a checkpoint store before failing it

@@ -10,6 +10,7 @@
  * too, each with a `CheckpointError` naming the field.
  */
 import { deserialize, serialize } from 'node:v8';
+import { CheckpointError } from '../errors.js';
 import {
   MemberFailed,
   NOT_RECORD,
@@ -20,7 +21,6 @@ import {
   type TransformHooks,
   type Walker,
 } from '../values/walk.js';
-import { CheckpointError } from './store.js';
 
 /** An active reference inside a checkpoint. */
 interface RefRecord {

@@ -12,17 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { MultiactiveError } from '../errors.js';
-
-/** A checkpoint could not be written, found or read back intact. */
-export class CheckpointError extends MultiactiveError {
-  /** The object's checkpoint key. */
-  readonly key: string;
-  constructor(key: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.key = key;
-  }
-}
+import { CheckpointError } from '../errors.js';
 
 export interface StoredCheckpoint {
   readonly key: string;

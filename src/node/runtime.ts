@@ -32,17 +32,19 @@ import {
   nodeWork,
 } from '../active.js';
 import type { CheckpointMeta } from '../checkpoint/checkpoints.js';
-import { CheckpointError } from '../checkpoint/store.js';
 import { toCopyError } from '../copy.js';
 import {
   ArgumentError,
+  CheckpointError,
   ConstructionError,
   CopyError,
   DeadlockError,
   DefinitionError,
   JournalFullError,
   MultiactiveError,
+  NodeLostError,
   QuarantineError,
+  RemoteError,
   TerminatedError,
 } from '../errors.js';
 import {
@@ -81,25 +83,6 @@ import {
   type Wire,
   wireProblem,
 } from './protocol.js';
-
-/** A node this one was talking to is gone (worker exited, crashed, or was terminated). */
-export class NodeLostError extends MultiactiveError {
-  readonly node: NodeId;
-  constructor(node: NodeId, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.node = node;
-  }
-}
-
-/** An error rebuilt from the wire: the original name, message, stack and cause, and `remote`. */
-export class RemoteError extends Error {
-  /** The node the error was thrown on. */
-  readonly node: NodeId;
-  constructor(message: string, node: NodeId) {
-    super(message);
-    this.node = node;
-  }
-}
 
 /** The library's errors by name: rebuilt as their own classes when they cross nodes. */
 const libraryErrors = new Map<string, new (...args: never[]) => Error>(
