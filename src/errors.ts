@@ -3,7 +3,7 @@
  * `DefinitionError` in decorators/errors.ts) and carries a message that says what to change.
  */
 import { MultiactiveError } from '../decorators/errors.js';
-import type { Deadlock } from './waits-types.js';
+import type { Deadlock } from './shapes.js';
 
 export { DefinitionError, MultiactiveError } from '../decorators/errors.js';
 

@@ -6,20 +6,9 @@
  */
 
 import { ArgumentError, describe } from './errors.js';
-import type { Deadlock, PolicySummary } from './waits-types.js';
+import type { Deadlock, NodeId, PolicySummary, RequestRef } from './shapes.js';
 
-/** Where an object lives: 0 is the main thread, 1, 2, ... are worker nodes. */
-export type NodeId = number;
-
-export interface RequestRef {
-  /** Unique in the process. */
-  readonly requestId: number;
-  readonly objectId: number;
-  readonly className: string;
-  readonly method: string;
-  /** Group name, `undefined` when the method is ungrouped. */
-  readonly group: string | undefined;
-}
+export type { NodeId, RequestRef } from './shapes.js';
 
 export type MultiactiveEvent =
   | {

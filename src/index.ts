@@ -81,16 +81,6 @@ export {
   type WorkerNodeOptions,
   workerNodes,
 } from './node/placement.js';
-
-export type {
-  Active,
-  FieldNotReachable,
-  FutureMethods,
-  FutureOr,
-  Pipelined,
-  ReservedFutureKey,
-} from './types.js';
-export { configureDeadlocks, type DeadlockOptions, findDeadlocks, waitGraph } from './waits.js';
 export type {
   Deadlock,
   DeadlockStep,
@@ -103,4 +93,13 @@ export type {
   WaitNode,
   WaitRule,
   WaitState,
-} from './waits-types.js';
+} from './shapes.js';
+export type {
+  Active,
+  FieldNotReachable,
+  FutureMethods,
+  FutureOr,
+  Pipelined,
+  ReservedFutureKey,
+} from './types.js';
+export { configureDeadlocks, type DeadlockOptions, findDeadlocks, waitGraph } from './waits.js';

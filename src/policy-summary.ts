@@ -3,7 +3,7 @@
  * debugger's object view). Built once per class, when someone observes.
  */
 import { groupsCompatible, type Policy } from '../scheduler/index.js';
-import type { PolicySummary } from './waits-types.js';
+import type { PolicySummary } from './shapes.js';
 
 const summaries = new WeakMap<Policy, PolicySummary>();
 

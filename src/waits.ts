@@ -65,7 +65,7 @@ import type {
   WaitNode,
   WaitRule,
   WaitState,
-} from './waits-types.js';
+} from './shapes.js';
 
 // ------------------------------------------------------------------ one node's facts
 

@@ -105,6 +105,16 @@ describe('dependency direction', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('keeps src/shapes.ts (the shared plain data: node ids, request references, wait-for graph) a leaf', () => {
+    const shapes = specifiers(readFileSync(join(root, 'src', 'shapes.ts'), 'utf8'));
+    expect(shapes).toEqual([]);
+    // events.ts and errors.ts take their shapes from it, not from each other's neighbours.
+    const errors = imports('src')
+      .filter(({ file }) => file === 'src/errors.ts')
+      .map(({ target }) => target);
+    expect(errors.filter((t) => t.startsWith('src/'))).toEqual(['src/shapes.js']);
+  });
+
   it('lets nothing in src/ import the package entry, but the worker bootstrap (a known back-edge, to go)', () => {
     const importers = imports('src')
       .filter(({ target }) => target === 'src/index.js')

@@ -1,9 +1,23 @@
 /**
- * The public shapes of the wait-for graph and of deadlocks (docs/deadlocks.md). Plain data: they
- * cross threads (structured clone) and go to the debugger's page as JSON, so no `Infinity`
- * (an unlimited count is `null`), no functions, no class instances.
+ * The public plain data that several parts of the runtime share: node ids and request
+ * references (events, the wait-for graph, errors), and the shapes of the wait-for graph and of
+ * deadlocks (docs/deadlocks.md). A leaf: it imports nothing. Plain data: these cross threads
+ * (structured clone) and go to the debugger's page as JSON, so no `Infinity` (an unlimited
+ * count is `null`), no functions, no class instances.
  */
-import type { NodeId, RequestRef } from './events.js';
+
+/** Where an object lives: 0 is the main thread, 1, 2, ... are worker nodes. */
+export type NodeId = number;
+
+export interface RequestRef {
+  /** Unique in the process. */
+  readonly requestId: number;
+  readonly objectId: number;
+  readonly className: string;
+  readonly method: string;
+  /** Group name, `undefined` when the method is ungrouped. */
+  readonly group: string | undefined;
+}
 
 /**
  * Why one request waits for another:
