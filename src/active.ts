@@ -43,7 +43,7 @@ import {
   sampleRequest,
   sampleSize,
 } from './events.js';
-import { FutureCore, futureCore, NamedFutureCore } from './future.js';
+import { FULFILLED, FutureCore, futureCore, NamedFutureCore, REJECTED } from './future.js';
 import { policySummary } from './policy-summary.js';
 import { ACTIVE_OBJECT, FUTURE_CORE } from './symbols.js';
 import type { Active } from './types.js';
@@ -456,8 +456,8 @@ export class ActiveObject implements SchedulerHost<Request> {
       if (arg === null || (typeof arg !== 'object' && typeof arg !== 'function')) continue;
       const argCore = futureCore(arg);
       if (argCore === undefined) continue;
-      if (argCore.outcome === 1) args[i] = this.copyArgValue(argCore.value, i, method);
-      else if (argCore.outcome === 2) {
+      if (argCore.outcome === FULFILLED) args[i] = this.copyArgValue(argCore.value, i, method);
+      else if (argCore.outcome === REJECTED) {
         request.reject(argCore.value);
         return request;
       } else this.awaitArgument(request, argCore, i);

@@ -17,9 +17,12 @@
 import { awaitTracking, currentWaiter, type Waiter } from './context.js';
 import { FUTURE_CORE } from './symbols.js';
 
-const PENDING = 0;
-const FULFILLED = 1;
-const REJECTED = 2;
+/** `FutureCore.outcome`: not settled. */
+export const PENDING = 0;
+/** `FutureCore.outcome`: resolved; `value` is the value. */
+export const FULFILLED = 1;
+/** `FutureCore.outcome`: rejected; `value` is the error. */
+export const REJECTED = 2;
 /** Resolved with a thenable that has not settled yet: a later resolve/reject is ignored. */
 const ADOPTING = 3;
 

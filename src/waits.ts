@@ -42,6 +42,7 @@ import { explainWait, RequestState } from '../scheduler/index.js';
 import {
   type ActiveObject,
   busyObjectList,
+  CHECKPOINT_METHOD,
   getLocalNode,
   liveObjectList,
   Request,
@@ -51,7 +52,7 @@ import {
 import { awaitTracking, setAwaitTracking } from './context.js';
 import { ArgumentError, DeadlockError, describe } from './errors.js';
 import { emit, now, observed } from './events.js';
-import type { FutureCore } from './future.js';
+import { type FutureCore, PENDING } from './future.js';
 import type { Link } from './node/link.js';
 import { node } from './node/runtime.js';
 import { finite } from './policy-summary.js';
@@ -118,7 +119,7 @@ function computedBy(core: FutureCore): Target | typeof SETTLED {
   let c: FutureCore | undefined = core;
   for (let depth = 0; c !== undefined && depth < 64; depth++) {
     if (c.settled) return SETTLED;
-    if (c instanceof Request && c.outcome === 0) return c.requestId; // pending: in flight
+    if (c instanceof Request && c.outcome === PENDING) return c.requestId; // pending: in flight
     const remote = c.remoteKey();
     if (remote !== undefined) return remote;
     c = c.follows;
@@ -649,7 +650,7 @@ function breakDeadlock(deadlock: Deadlock): void {
   );
   // A checkpoint waiting in the cycle (for a request in WBN whose callback it holds back) is
   // withdrawn alone: it is postponed, and no user request fails for it.
-  const checkpoints = unstarted.filter((s) => s.request.method === '__checkpoint__');
+  const checkpoints = unstarted.filter((s) => s.request.method === CHECKPOINT_METHOD);
   const chosen = checkpoints.length > 0 ? checkpoints : unstarted.length > 0 ? unstarted : deadlock.cycle;
   const byNode = new Map<number, number[]>();
   for (const s of chosen) {

@@ -1,7 +1,7 @@
 /**
  * One object's checkpointing (docs/fault-tolerance.md): when to take the next checkpoint, the writes in
  * flight, and who waits for them. The checkpoint itself is a request of the object (see
- * `Scheduler.submitCheckpoint` and `ActiveObject.runCheckpoint`); this is its bookkeeping.
+ * `Scheduler.submitCheckpoint` and `ActiveObject.runSpecial`); this is its bookkeeping.
  *
  * Protocol, per checkpoint:
  *   1. Due (every N requests served, every T ms if any request was served, or on demand):

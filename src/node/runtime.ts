@@ -57,7 +57,7 @@ import {
   sampleRequest,
   sampleSize,
 } from '../events.js';
-import { FutureCore, type FutureObserver, NamedFutureCore } from '../future.js';
+import { FULFILLED, FutureCore, type FutureObserver, NamedFutureCore, REJECTED } from '../future.js';
 import { ACTIVE_OBJECT } from '../symbols.js';
 import { decodeValue, encodeArgs, encodeValue, unsendable, type WirePort } from './codec.js';
 import { Link, LoopbackPort, type Unsendable } from './link.js';
@@ -531,8 +531,8 @@ export class NodeRuntime implements WirePort {
   /** After the current batch entry: the receiver must decode the future before its value. */
   private sendValueLater(key: FutureKey, to: NodeId, core: FutureCore): void {
     queueMicrotask(() => {
-      if (core.outcome === 1) this.sendValue(key, to, true, core.value);
-      else if (core.outcome === 2) this.sendValue(key, to, false, core.value);
+      if (core.outcome === FULFILLED) this.sendValue(key, to, true, core.value);
+      else if (core.outcome === REJECTED) this.sendValue(key, to, false, core.value);
       else this.addLateTarget(key, to, core);
     });
   }
@@ -845,7 +845,7 @@ export class NodeRuntime implements WirePort {
       case 'late': {
         const core = this.coreForKey(message.key);
         if (core === undefined) return;
-        if (core.settled) this.sendValue(message.key, message.to, core.outcome === 1, core.value);
+        if (core.settled) this.sendValue(message.key, message.to, core.outcome === FULFILLED, core.value);
         else this.addLateTarget(message.key, message.to, core);
         return;
       }
@@ -1063,7 +1063,7 @@ export class NodeRuntime implements WirePort {
     for (const [caller, perCaller] of this.keyedCalls) {
       for (const [rest, entry] of perCaller) {
         if (entry.target !== id || !entry.core.settled) continue;
-        out.push([`${caller}:${rest}`, entry.core.outcome === 1, entry.core.value]);
+        out.push([`${caller}:${rest}`, entry.core.outcome === FULFILLED, entry.core.value]);
       }
     }
     return out;
@@ -1105,7 +1105,7 @@ export class NodeRuntime implements WirePort {
   /** Send `core`'s value (now or when it settles) to the future `key` of node `to`. */
   private answerWith(core: FutureCore, key: FutureKey, to: NodeId): void {
     if (core.settled) {
-      this.sendValue(key, to, core.outcome === 1, core.value);
+      this.sendValue(key, to, core.outcome === FULFILLED, core.value);
       return;
     }
     core.subscribe(
@@ -1188,7 +1188,7 @@ export class NodeRuntime implements WirePort {
   /** Register `core` (computed here) as the home of `key`, first destination `to`. */
   private awaitForHome(key: FutureKey, core: FutureCore, to: NodeId): void {
     if (core.settled) {
-      this.sendValue(key, to, core.outcome === 1, core.value, core);
+      this.sendValue(key, to, core.outcome === FULFILLED, core.value, core);
       return;
     }
     const home = new Home(key, core, to);
