@@ -1,6 +1,7 @@
 /**
- * A link: this node's connection to one other node (a Worker seen from the main thread, the
- * parent port seen from a worker, or a MessagePort between two workers).
+ * A link: this node's connection to one other node, over a transport (transport.ts: a Worker
+ * seen from the main thread, the parent port seen from a worker, a MessagePort between two
+ * workers, or the loopback to itself).
  *
  * Batching: `send` appends to the outgoing batch; the batch leaves in one `postMessage` at the
  * end of the current turn (a microtask), so a burst of calls costs one structured clone and
@@ -10,11 +11,12 @@
  * `release`, counted): an idle runtime never keeps the process alive, and a pending call on
  * a worker does.
  */
-import type { MessagePort, Worker } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { CALL, FTCALL, FTLOG, type NodeId, OTHER, VALUE, type Wire } from './protocol.js';
+import type { Transport } from './transport.js';
 
 /** What a link sends on: a Worker (seen from the main thread), a MessagePort, or a loopback. */
-type Endpoint = Worker | MessagePort | LoopbackPort;
+type Endpoint = Transport;
 
 const RESOLVED = Promise.resolve();
 
@@ -206,33 +208,10 @@ export class Link {
     this.closed = true;
     this.batch = [];
     this.endpoint.unref();
-    if ('close' in this.endpoint) this.endpoint.close();
+    this.endpoint.close?.();
   }
 
   get isClosed(): boolean {
     return this.closed;
-  }
-}
-
-/**
- * The port of a node's link to itself: a reference to an object of this node that is not
- * known here as a local object yet (it is still being created, or the reference came back
- * from another node) is called through it, like an object of another node. Batches are
- * copied (structured clone, as between nodes) and delivered in a later turn, in order.
- */
-export class LoopbackPort {
-  private listener: ((batch: unknown) => void) | undefined;
-  on(_event: 'message', listener: (batch: unknown) => void): this {
-    this.listener = listener;
-    return this;
-  }
-  postMessage(batch: unknown): void {
-    const copy = structuredClone(batch);
-    setImmediate(() => this.listener?.(copy));
-  }
-  ref(): void {}
-  unref(): void {}
-  close(): void {
-    this.listener = undefined;
   }
 }

@@ -60,7 +60,7 @@ import {
 import { FULFILLED, FutureCore, type FutureObserver, NamedFutureCore, REJECTED } from '../future.js';
 import { ACTIVE_OBJECT } from '../symbols.js';
 import { decodeValue, encodeArgs, encodeValue, unsendable, type WirePort } from './codec.js';
-import { Link, LoopbackPort, type Unsendable } from './link.js';
+import { Link, type Unsendable } from './link.js';
 import {
   CALL,
   type Encoded,
@@ -83,6 +83,7 @@ import {
   type Wire,
   wireProblem,
 } from './protocol.js';
+import { LoopbackPort } from './transport.js';
 
 /** The library's errors by name: rebuilt as their own classes when they cross nodes. */
 const libraryErrors = new Map<string, new (...args: never[]) => Error>(
