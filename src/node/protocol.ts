@@ -141,6 +141,9 @@ export type Wire =
   /** Main to all: node `node` is handled; calls to its objects that were not recovered fail. */
   | { readonly t: 'ft.lost'; readonly node: NodeId; readonly recovered: readonly number[] };
 
+/** The message of type `T` (one variant of `Wire`, by its tag). */
+export type WireOf<T extends Wire['t']> = Extract<Wire, { t: T }>;
+
 /** One delivery to a recoverable object, as the main thread journals it (wire form). */
 export interface JournalEntry {
   /** Delivery number at the object (1, 2, ...; continues across recoveries). */

@@ -81,6 +81,7 @@ import {
   TO_MAIN_ONLY,
   VALUE,
   type Wire,
+  type WireOf,
   wireProblem,
 } from './protocol.js';
 import { LoopbackPort } from './transport.js';
@@ -298,19 +299,16 @@ export class NodeRuntime implements WirePort {
   hostsRecoverable = false;
   /** Set by src/node/recovery.ts on the main thread: the journal's messages, from node `from`. */
   onJournal:
-    | ((from: NodeId, message: Extract<Wire, { t: 'ft.checkpointed' | 'ft.replay' | 'ft.dying' }>) => void)
+    | ((from: NodeId, message: WireOf<'ft.checkpointed' | 'ft.replay' | 'ft.dying'>) => void)
     | undefined;
   /** Set by src/node/recovery.ts on the main thread: a journal entry (FTLOG) for object `id`, from node `from`. */
   onJournalEntry: ((from: NodeId, id: number, entry: JournalEntry) => void) | undefined;
   /** Set by src/waits.ts: the wait-for graph's messages. */
   onWaits:
-    | ((
-        from: Link,
-        message: Extract<Wire, { t: 'waits' | 'waits.facts' | 'waits.break' | 'waits.track' }>,
-      ) => void)
+    | ((from: Link, message: WireOf<'waits' | 'waits.facts' | 'waits.break' | 'waits.track'>) => void)
     | undefined;
   /** Set by the worker main module: locate and construct a hosted object. */
-  construct: ((msg: Extract<Wire, { t: 'create' }>, args: unknown[]) => Promise<ActiveObject>) | undefined;
+  construct: ((msg: WireOf<'create'>, args: unknown[]) => Promise<ActiveObject>) | undefined;
 
   get self(): NodeId {
     return getLocalNode();
@@ -1257,7 +1255,7 @@ export class NodeRuntime implements WirePort {
     else call.reject(decoded);
   }
 
-  private onCreate(from: NodeId, message: Extract<Wire, { t: 'create' }>): void {
+  private onCreate(from: NodeId, message: WireOf<'create'>): void {
     const pending: PendingObject = { pending: this.parked.get(message.id) ?? [], failure: undefined };
     this.parked.delete(message.id);
     this.hosted.set(message.id, pending);
@@ -1301,7 +1299,7 @@ export class NodeRuntime implements WirePort {
     pending.pending.length = 0;
   }
 
-  private onTerminate(from: NodeId, message: Extract<Wire, { t: 'terminate' }>): void {
+  private onTerminate(from: NodeId, message: WireOf<'terminate'>): void {
     const key: FutureKey = [from, message.rid];
     if (message.id === 0) {
       // The whole node: every object here ends (served first, unless immediate).
