@@ -193,7 +193,7 @@ export class WorkerNode implements NodeHandle {
     if (!this.ended) {
       this.ended = true;
       node.nodeLost(this.id, reason);
-      abandonNode(this.id);
+      abandonNode(this.id, reason);
     }
     await this.worker.terminate();
   }

@@ -139,7 +139,13 @@ export type Wire =
       readonly answered?: boolean;
     }
   /** Main to all: node `node` is handled; calls to its objects that were not recovered fail. */
-  | { readonly t: 'ft.lost'; readonly node: NodeId; readonly recovered: readonly number[] };
+  | {
+      readonly t: 'ft.lost';
+      readonly node: NodeId;
+      readonly recovered: readonly number[];
+      /** What happened to it, in words (`exited with code 3`), for the calls other nodes had in flight. */
+      readonly reason?: string;
+    };
 
 /** The message of type `T` (one variant of `Wire`, by its tag). */
 export type WireOf<T extends Wire['t']> = Extract<Wire, { t: T }>;
@@ -287,7 +293,7 @@ const WIRE_FIELDS: { readonly [T in Wire['t']]: Readonly<Record<string, Check>> 
   'ft.checkpointed': { id: isNumber, seq: isNumber, dseq: isNumber, pending: listOf(isNumber) },
   'ft.moved': { id: isNumber, to: isNumber },
   'ft.trim': { id: isNumber, dseq: isNumber, pending: listOf(isNumber) },
-  'ft.lost': { node: isNumber, recovered: listOf(isNumber) },
+  'ft.lost': { node: isNumber, recovered: listOf(isNumber), reason: optional(isString) },
   'node.busy': { on: isBoolean },
   'ft.dying': { id: isNumber, dseq: isNumber, answered: optional(isBoolean) },
   'ft.replay': {

@@ -193,9 +193,9 @@ node.onJournal = (from, message) => {
  * Node `lost` ended on purpose (`WorkerNode.terminate`): its objects are not recovered, and
  * calls kept for them fail now.
  */
-export function abandonNode(lost: NodeId): void {
+export function abandonNode(lost: NodeId, reason: string): void {
   for (const j of [...journals.values()]) if (j.host === lost) journals.delete(j.id);
-  for (const link of node.links.values()) link.send({ t: 'ft.lost', node: lost, recovered: [] });
+  for (const link of node.links.values()) link.send({ t: 'ft.lost', node: lost, recovered: [], reason });
   node.lostSettled(lost, []);
 }
 
@@ -252,7 +252,7 @@ export function recoverNode(lost: NodeId, reason: string, startNode: () => { id:
       }
     }
   }
-  for (const link of node.links.values()) link.send({ t: 'ft.lost', node: lost, recovered });
+  for (const link of node.links.values()) link.send({ t: 'ft.lost', node: lost, recovered, reason });
   node.lostSettled(lost, recovered);
   // The loss is told before the recoveries it caused, in the order they happened to the user.
   if (observed) emit({ type: 'node.lost', time: now(), node: lost, reason, recovered });

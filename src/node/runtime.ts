@@ -86,6 +86,11 @@ import {
 } from './protocol.js';
 import { LoopbackPort } from './transport.js';
 
+/** How long a worker waits for the main thread's reason when a peer's channel closes. */
+const PEER_REASON_MS = 1000;
+/** The reasons of lost nodes a worker keeps (for channels that close after the word came). */
+const LOST_REASONS = 64;
+
 /** The library's errors by name: rebuilt as their own classes when they cross nodes. */
 const libraryErrors = new Map<string, new (...args: never[]) => Error>(
   [
@@ -877,6 +882,7 @@ export class NodeRuntime implements WirePort {
         this.objectMoved(message.id, message.to);
         return;
       case 'ft.lost':
+        if (message.reason !== undefined) this.lostReason(message.node, message.reason);
         this.lostSettled(message.node, message.recovered);
         return;
       case 'node.busy':
@@ -1352,6 +1358,43 @@ export class NodeRuntime implements WirePort {
   }
 
   // ------------------------------------------------------------ failures
+
+  /** What the main thread said happened to lost nodes, for `peerClosed` (bounded: FIFO). */
+  private readonly lostReasons = new Map<NodeId, string>();
+  /** Peers whose channel closed before the main thread said why: told when it does. */
+  private readonly closedPeers = new Map<NodeId, ReturnType<typeof setTimeout>>();
+
+  /** The main thread's word on why `lost` is gone (`ft.lost`). */
+  private lostReason(lost: NodeId, reason: string): void {
+    if (this.lostReasons.size >= LOST_REASONS) this.lostReasons.delete(this.lostReasons.keys().next().value!);
+    this.lostReasons.set(lost, reason);
+    const waiting = this.closedPeers.get(lost);
+    if (waiting === undefined) return;
+    clearTimeout(waiting);
+    this.closedPeers.delete(lost);
+    this.nodeLost(lost, reason);
+  }
+
+  /**
+   * The channel to peer worker `peer` closed (it died or ended). Everything it sent on it has
+   * arrived (a port is FIFO), so its calls in flight fail now, with what the main thread says
+   * happened to it (`ft.lost`, which may come a little later on the main thread's channel;
+   * at most `PEER_REASON_MS`, then in fewer words).
+   */
+  peerClosed(peer: NodeId): void {
+    if (!this.links.has(peer) || this.closedPeers.has(peer)) return;
+    const reason = this.lostReasons.get(peer);
+    if (reason !== undefined) {
+      this.nodeLost(peer, reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.closedPeers.delete(peer);
+      this.nodeLost(peer, 'closed its channel');
+    }, PEER_REASON_MS);
+    timer.unref();
+    this.closedPeers.set(peer, timer);
+  }
 
   /** `node` is gone: reject everything that waited on it; calls to it fail from now on. */
   nodeLost(node: NodeId, reason: string, cause?: unknown): void {

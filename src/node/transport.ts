@@ -20,9 +20,10 @@
  *    `NodeLostError`, or, for objects that recover (fault-tolerance.md), waits for the main
  *    thread's word of where the object lives now and is sent again.
  * 4. Death: the main thread decides that a node is gone (for worker threads, from the Worker's
- *    `exit` and `error` events, placement.ts) and tells every node. A peer transport's own
- *    `close` between two workers is a hint its ends act on at once, with less to say (`node N
- *    closed its channel`). A network transport has no such event: it detects death by a
+ *    `exit` and `error` events, placement.ts) and tells every node why (`ft.lost`). A peer
+ *    transport's own `close` between two workers says that everything the peer sent on it has
+ *    arrived: its end then fails the calls in flight, with the main thread's reason (waiting
+ *    for it at most a second). A network transport has no such event: it detects death by a
  *    timeout and reports it the same way (cluster mode).
  * 5. Liveness: `ref()` / `unref()` say whether the transport keeps the process alive (the link
  *    holds it while something waits on the peer); `close()` ends it, and nothing is delivered

@@ -25,7 +25,7 @@ node.addLink(new Link(MAIN_NODE, parentPort, onBatch, { keepAlive: true, onUnsen
 
 node.onPeer = (peer, port) => {
   node.addLink(new Link(peer, port, onBatch, { onUnsendable: node.onUnsendable }));
-  port.on('close', () => node.nodeLost(peer, 'closed its channel'));
+  port.on('close', () => node.peerClosed(peer));
 };
 
 // When this node ends by its own code (process.exit(), an uncaught error), say which journaled

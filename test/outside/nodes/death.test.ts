@@ -120,10 +120,10 @@ describe('worker death', () => {
     expect(e.message).toMatch(/crashed \(ERR_WORKER_OUT_OF_MEMORY/);
   }, 25_000);
 
-  // BROKEN (minor, or docs unclear): "rejects the futures of every call in flight to it with a
+  // Found broken here, fixed (the main thread's reason now reaches the other workers): "rejects the futures of every call in flight to it with a
   // NodeLostError that names the node and what happened, in words (`exited with code 3`, ...)".
   // A caller on *another worker* gets "node N closed its channel." instead of "exited with code 7".
-  it.fails('a caller on another worker is told what happened to the dead worker (exited with code 7)', async () => {
+  it('a caller on another worker is told what happened to the dead worker (exited with code 7)', async () => {
     const dying = createWorkerNode({ name: 'dies-callee-2' });
     const callerNode = createWorkerNode({ name: 'caller-2' });
     const target = newActive(Recorder, ['t'], { node: dying });
