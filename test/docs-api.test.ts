@@ -4,11 +4,11 @@
  * (not docs/api, which may hold the user's build). Decorator modes do not matter here, so it
  * runs in one vitest project only.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawnBounded } from './support/spawn-bounded.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'test-artifacts', `api-${process.pid}`);
@@ -18,37 +18,16 @@ const TIMEOUT = 150_000;
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 /** `npm run docs:api -- <args>` in its own process group; rejects unless it exits with 0. */
-function docsApi(args: readonly string[]): Promise<string> {
-  return new Promise((settle, reject) => {
-    const child = spawn('npm', ['run', 'docs:api', '--', ...args], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }, TIMEOUT);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (timedOut)
-        reject(new Error(`npm run docs:api still running after ${TIMEOUT} ms (killed)\n${output}`));
-      else if (code !== 0) reject(new Error(`npm run docs:api exited with ${code ?? signal}\n${output}`));
-      else settle(output);
-    });
+async function docsApi(args: readonly string[]): Promise<string> {
+  const ran = await spawnBounded('npm', ['run', 'docs:api', '--', ...args], {
+    cwd: root,
+    timeoutMs: TIMEOUT,
   });
+  const output = ran.stdout + ran.stderr;
+  if (ran.error !== undefined) throw ran.error;
+  if (ran.timedOut) throw new Error(`npm run docs:api still running after ${TIMEOUT} ms (killed)\n${output}`);
+  if (ran.exit !== 0) throw new Error(`npm run docs:api exited with ${ran.exit}\n${output}`);
+  return output;
 }
 
 interface Reflection {

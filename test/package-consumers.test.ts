@@ -29,7 +29,6 @@
  * worker would otherwise load tsx because `VITEST` is set), in their own process group, killed
  * at a bound.
  */
-import { spawn } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -45,6 +44,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnBounded } from './support/spawn-bounded.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -68,49 +68,21 @@ interface Ran {
 }
 
 /** Run `command` in `cwd`; rejects, with its output, unless it exits with 0 within `timeout` ms. */
-function run(
+async function run(
   command: string,
   args: readonly string[],
   cwd: string,
   timeout = CONSUMER_TIMEOUT,
 ): Promise<Ran> {
-  return new Promise((resolveRun, reject) => {
-    // Its own process group: the tsx CLI and npm start children of their own, killed with it.
-    const child = spawn(command, args, {
-      cwd,
-      env: userEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }, timeout);
-    const shown = `${command} ${args.join(' ')} (in ${cwd})`;
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`${shown} could not start: ${error.message}`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (timedOut) {
-        reject(
-          new Error(`${shown} did not exit by itself within ${timeout} ms (killed)\n${stdout}\n${stderr}`),
-        );
-      } else if (code !== 0)
-        reject(new Error(`${shown} exited with ${code ?? signal}\n${stdout}\n${stderr}`));
-      else resolveRun({ stdout, stderr });
-    });
-  });
+  // Its own process group: the tsx CLI and npm start children of their own, killed with it.
+  const ran = await spawnBounded(command, args, { cwd, env: userEnv, timeoutMs: timeout });
+  const shown = `${command} ${args.join(' ')} (in ${cwd})`;
+  const { stdout, stderr } = ran;
+  if (ran.error !== undefined) throw new Error(`${shown} could not start: ${ran.error.message}`);
+  if (ran.timedOut)
+    throw new Error(`${shown} did not exit by itself within ${timeout} ms (killed)\n${stdout}\n${stderr}`);
+  if (ran.exit !== 0) throw new Error(`${shown} exited with ${ran.exit}\n${stdout}\n${stderr}`);
+  return { stdout, stderr };
 }
 
 /** What every consumer prints: the sums of add(2) then add(3), and where the object ran. */

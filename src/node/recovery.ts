@@ -57,7 +57,7 @@
  */
 import { emit, type MultiactiveEvent, now, observed } from '../events.js';
 import type { JournalEntry, NodeId } from './protocol.js';
-import { node, quarantineError } from './runtime.js';
+import { entryMethod, node, quarantineError } from './runtime.js';
 
 /**
  * A call is quarantined when it ended its node this many times: the dying node names the
@@ -280,12 +280,7 @@ function survives(j: Journal, reason: string): boolean {
       // It answered, then code it left (a timer) ended the node, in its run and its replay:
       // skipping it would undo what its caller saw, replaying it ends every node.
       const e = j.entries.find((entry) => entry.dseq === j.blamed);
-      const method =
-        e === undefined
-          ? '?'
-          : typeof e.method === 'number'
-            ? (j.methods[e.method] ?? `#${e.method}`)
-            : e.method;
+      const method = e === undefined ? '?' : entryMethod(j.methods, e);
       poisoned =
         `${j.className}#${j.id}.${method} (delivery ${j.blamed}) answered, then code it left running ended its ` +
         `node, ${strikes} times (last: node ${reason}): it cannot be skipped (its caller saw its effects) nor ` +
@@ -304,7 +299,7 @@ function survives(j: Journal, reason: string): boolean {
   if (quarantined.size > 0) {
     j.entries = j.entries.map((e) => {
       if (!quarantined.has(e.dseq) || e.quarantined !== undefined) return e;
-      const method = typeof e.method === 'number' ? (j.methods[e.method] ?? `#${e.method}`) : e.method;
+      const method = entryMethod(j.methods, e);
       const message =
         `${j.className}#${j.id}.${method} (delivery ${e.dseq}) was quarantined: it ended its node, ` +
         `${j.strikes.get(e.dseq) ?? j.suspicions.get(e.dseq)} times (last: node ${reason}). It is not run again; ` +

@@ -33,13 +33,10 @@ import {
 } from '../active.js';
 import type { CheckpointMeta } from '../checkpoint/checkpoints.js';
 import { toCopyError } from '../copy.js';
+import * as errorClasses from '../errors.js';
 import {
   ArgumentError,
-  CheckpointError,
   ConstructionError,
-  CopyError,
-  DeadlockError,
-  DefinitionError,
   JournalFullError,
   MultiactiveError,
   NodeLostError,
@@ -91,21 +88,14 @@ const PEER_REASON_MS = 1000;
 /** The reasons of lost nodes a worker keeps (for channels that close after the word came). */
 const LOST_REASONS = 64;
 
-/** The library's errors by name: rebuilt as their own classes when they cross nodes. */
+/** The library's errors by name (every `MultiactiveError` of errors.ts): rebuilt as their own classes when they cross nodes. */
 const libraryErrors = new Map<string, new (...args: never[]) => Error>(
-  [
-    MultiactiveError,
-    ArgumentError,
-    CheckpointError,
-    ConstructionError,
-    CopyError,
-    DeadlockError,
-    DefinitionError,
-    JournalFullError,
-    NodeLostError,
-    QuarantineError,
-    TerminatedError,
-  ].map((c) => [c.name, c]),
+  (Object.values(errorClasses) as unknown[])
+    .filter(
+      (c): c is new (...args: never[]) => Error =>
+        typeof c === 'function' && (c === MultiactiveError || c.prototype instanceof MultiactiveError),
+    )
+    .map((c) => [c.name, c] as const),
 );
 
 /** A future of a call this node sent to another node. */
@@ -1586,13 +1576,17 @@ export class NodeRuntime implements WirePort {
   }
 }
 
+/** The method a journal entry names (by name, or by its index in `methodsOf(class)`). */
+export function entryMethod(methods: readonly string[], e: JournalEntry): string {
+  return typeof e.method === 'number' ? (methods[e.method] ?? `#${e.method}`) : e.method;
+}
+
 /** The error a quarantined call (see `JournalEntry.quarantined`) is answered with. */
 export function quarantineError(
   obj: { readonly id: number; readonly methods: readonly string[] },
   e: JournalEntry,
 ): QuarantineError {
-  const method = typeof e.method === 'number' ? (obj.methods[e.method] ?? `#${e.method}`) : e.method;
-  return new QuarantineError(e.quarantined ?? 'quarantined', obj.id, method, e.dseq);
+  return new QuarantineError(e.quarantined ?? 'quarantined', obj.id, entryMethod(obj.methods, e), e.dseq);
 }
 
 /** This isolate's node runtime. */

@@ -10,10 +10,10 @@
  *
  * Blocks of other languages (sh, jsonc, text, none) are not checked.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
+import { spawnBounded } from './spawn-bounded.js';
 
 export type Mode = 'standard' | 'legacy';
 
@@ -203,39 +203,19 @@ function userEnv(): NodeJS.ProcessEnv {
  * of its own. Resolves to `undefined` when it exits with 0 within `timeoutMs`, else to a
  * message naming the block's page and line, with its output; on timeout the group is killed.
  */
-export function runBlock(dir: string, block: Block, timeoutMs: number): Promise<string | undefined> {
+export async function runBlock(dir: string, block: Block, timeoutMs: number): Promise<string | undefined> {
   const file = blockPath(dir, block);
-  return new Promise((settle) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file], {
-      cwd: dirname(file),
-      env: userEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }, timeoutMs);
-    const where = `${block.page}:${block.line}`;
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      settle(`${where}: could not start: ${error.message}`);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (timedOut) settle(`${where}: still running after ${timeoutMs} ms (killed)\n${output}`);
-      else if (code !== 0) settle(`${where}: exited with ${code ?? signal}\n${output}`);
-      else settle(undefined);
-    });
+  const ran = await spawnBounded(process.execPath, ['--import', 'tsx', file], {
+    cwd: dirname(file),
+    env: userEnv(),
+    timeoutMs,
   });
+  const where = `${block.page}:${block.line}`;
+  const output = ran.stdout + ran.stderr;
+  if (ran.error !== undefined) return `${where}: could not start: ${ran.error.message}`;
+  if (ran.timedOut) return `${where}: still running after ${timeoutMs} ms (killed)\n${output}`;
+  if (ran.exit !== 0) return `${where}: exited with ${ran.exit}\n${output}`;
+  return undefined;
 }
 
 /** Runs `tasks` at most `limit` at a time; the results in the order of `tasks`. */
