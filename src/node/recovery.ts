@@ -196,7 +196,7 @@ node.onJournal = (from, message) => {
 export function abandonNode(lost: NodeId, reason: string): void {
   for (const j of [...journals.values()]) if (j.host === lost) journals.delete(j.id);
   for (const link of node.links.values()) link.send({ t: 'ft.lost', node: lost, recovered: [], reason });
-  node.lostSettled(lost, []);
+  node.lostSettled(lost, [], reason);
 }
 
 /** Journal sizes (tests check that memory is bounded by checkpoints). */
@@ -253,7 +253,7 @@ export function recoverNode(lost: NodeId, reason: string, startNode: () => { id:
     }
   }
   for (const link of node.links.values()) link.send({ t: 'ft.lost', node: lost, recovered, reason });
-  node.lostSettled(lost, recovered);
+  node.lostSettled(lost, recovered, reason);
   // The loss is told before the recoveries it caused, in the order they happened to the user.
   if (observed) emit({ type: 'node.lost', time: now(), node: lost, reason, recovered });
   for (const e of events) emit(e);

@@ -328,9 +328,12 @@ export class NodeRuntime implements WirePort {
       ));
     const link = this.links.get(node);
     if (link === undefined || link.isClosed) {
+      const reason = this.lostReasons.get(node);
       throw new NodeLostError(
         node,
-        `Node ${node} is not reachable from node ${this.self} (it ended, or never existed).`,
+        reason === undefined
+          ? `Node ${node} is not reachable from node ${this.self} (it ended, or never existed).`
+          : `Node ${node} is not reachable from node ${this.self}: it ${reason}.`,
       );
     }
     return link;
@@ -873,7 +876,7 @@ export class NodeRuntime implements WirePort {
         return;
       case 'ft.lost':
         if (message.reason !== undefined) this.lostReason(message.node, message.reason);
-        this.lostSettled(message.node, message.recovered);
+        this.lostSettled(message.node, message.recovered, message.reason);
         return;
       case 'node.busy':
         this.nodeBusy(from, message.on);
@@ -1529,7 +1532,7 @@ export class NodeRuntime implements WirePort {
   }
 
   /** The main thread settled the loss of `lost`: what was not recovered fails now. */
-  lostSettled(lost: NodeId, recovered: readonly number[]): void {
+  lostSettled(lost: NodeId, recovered: readonly number[], reason = 'died'): void {
     this.lostNodes.delete(lost);
     const kept = new Set(recovered);
     for (const [rid, call] of this.calls) {
@@ -1545,7 +1548,7 @@ export class NodeRuntime implements WirePort {
       call.reject(
         new NodeLostError(
           lost,
-          `${call.description} did not complete: node ${lost} died and the object was not recovered.`,
+          `${call.description} did not complete: node ${lost} ${reason} and the object was not recovered.`,
         ),
       );
     }
@@ -1557,7 +1560,7 @@ export class NodeRuntime implements WirePort {
       if (remote !== undefined && remote.node === lost && !kept.has(id)) {
         remote.lost = new NodeLostError(
           lost,
-          `Object ${id} is gone: node ${lost} died and it was not recovered.`,
+          `Object ${id} is gone: node ${lost} ${reason} and it was not recovered.`,
         );
         this.remoteStubs.delete(id);
       }

@@ -191,13 +191,19 @@ describe('a worker that dies mid-request', () => {
         expect(remote).not.toBeInstanceOf(RemoteError);
         expect(remote.name).toBe('NodeLostError');
         expect(remote.message).toContain(`node ${victim.id}`);
+        // With what happened, as the main thread tells every node (not only "closed its channel").
+        expect(remote.message).toMatch(happened);
       }
 
       // Other workers keep serving.
       expect(await relay.echo('still here')).toBe('still here');
       // Later calls to the dead node's objects reject at once, from anywhere.
-      expect(await rejectionOf(obj.ping(), 'a later call')).toBeInstanceOf(NodeLostError);
-      expect((await rejectionOf(relay.waitOn(obj), 'a later call from a worker')).name).toBe('NodeLostError');
+      const later = await rejectionOf(obj.ping(), 'a later call');
+      expect(later).toBeInstanceOf(NodeLostError);
+      expect(later.message).toMatch(happened);
+      const laterFromWorker = await rejectionOf(relay.waitOn(obj), 'a later call from a worker');
+      expect(laterFromWorker.name).toBe('NodeLostError');
+      expect(laterFromWorker.message).toMatch(happened);
       // Placing a new object there fails too (at once, or on its first call).
       const placed = await rejectionOf(
         (async () => newActive(Fragile, [], { node: victim }).ping())(),
